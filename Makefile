@@ -1,0 +1,67 @@
+# modxen: MicroPython as the Xen control domain.
+#   make run    build the host firmware (if needed) and start its REPL
+#   make test   build everything the tests need and run the whole suite
+# Other targets: host, deps, clean.
+
+SHELL := /bin/bash
+TOP := $(abspath .)
+BUILD ?= $(TOP)/build
+HOST_BUILD ?= $(BUILD)/host
+
+# MicroPython source: a user's checkout (e.g. a west workspace) or Debian's
+# source package, fetched once into build/src.
+ifdef MICROPY_DIR
+MPY_DIR := $(abspath $(MICROPY_DIR))
+MPY_SRC_STAMP :=
+else
+MPY_DIR := $(BUILD)/src/micropython
+MPY_SRC_STAMP := $(MPY_DIR)/py/mpconfig.h
+endif
+
+FIRMWARE := $(HOST_BUILD)/micropython
+MPY_CROSS := $(HOST_BUILD)/mpy-cross/mpy-cross
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+# Options shared by every unix build of the firmware.
+UNIX_OPTS = MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0 MICROPY_PY_FFI=0 \
+	USER_C_MODULES=$(TOP) FROZEN_MANIFEST=$(TOP)/pylib/manifest.py \
+	MPY_LIB_DIR=$(BUILD)/mpy-lib MICROPY_MPYCROSS=$(MPY_CROSS) \
+	CFLAGS_EXTRA="-DMICROPY_SCHEDULER_STATIC_NODES=1"
+
+.PHONY: all host run test test-host deps deps-test clean
+all: host
+
+$(BUILD)/.deps-host: scripts/deps.sh
+	bash scripts/deps.sh host
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/.deps-test: scripts/deps.sh tests/requirements.txt
+	bash scripts/deps.sh test
+	@mkdir -p $(@D) && touch $@
+
+deps: $(BUILD)/.deps-host
+deps-test: $(BUILD)/.deps-test
+
+$(BUILD)/src/micropython/py/mpconfig.h: | $(BUILD)/.deps-host
+	bash scripts/fetch-micropython.sh $(BUILD)/src
+
+$(MPY_CROSS): $(MPY_SRC_STAMP) | $(BUILD)/.deps-host
+	$(MAKE) -C $(MPY_DIR)/mpy-cross -j$(JOBS) BUILD=$(HOST_BUILD)/mpy-cross
+
+$(BUILD)/mpy-lib/README.md:
+	@mkdir -p $(@D) && touch $@
+
+# The unix port's own make decides what is stale; this rule always asks it.
+host: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host
+	$(MAKE) -C $(MPY_DIR)/ports/unix -j$(JOBS) BUILD=$(HOST_BUILD)/obj $(UNIX_OPTS) MODXEN_BACKEND=sim
+	@cp $(HOST_BUILD)/obj/micropython $(FIRMWARE).tmp && mv -f $(FIRMWARE).tmp $(FIRMWARE)
+	@echo "host firmware: $(FIRMWARE)"
+
+run: host
+	@cd $(TOP) && exec $(FIRMWARE) -i boot/default.py
+
+test: host $(BUILD)/.deps-test
+	$(BUILD)/venv/bin/python -m pytest tests $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(HOST_BUILD)

@@ -1,0 +1,10 @@
+# _xen for MicroPython's cmake-based ports (zephyr). Only INTERFACE sources and
+# include directories are honoured there; global switches live in the port's
+# configuration (port/zephyr).
+add_library(usermod_xen INTERFACE)
+target_sources(usermod_xen INTERFACE
+    ${CMAKE_CURRENT_LIST_DIR}/modxen.c
+    ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
+)
+target_include_directories(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR})
+target_link_libraries(usermod INTERFACE usermod_xen)

@@ -1,0 +1,23 @@
+# _xen for MicroPython's make-based ports (unix). USER_C_MODULES points at the
+# directory that holds this folder. MODXEN_BACKEND picks the hypervisor
+# backend: sim (host tests), linux (privcmd) or zephyr (see micropython.cmake).
+MODXEN_DIR := $(USERMOD_DIR)
+MODXEN_BACKEND ?= sim
+
+SRC_USERMOD_C += $(MODXEN_DIR)/modxen.c
+MODXEN_BACKEND_SRC ?= $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
+SRC_USERMOD_C += $(MODXEN_BACKEND_SRC)
+CFLAGS_USERMOD += -I$(MODXEN_DIR) -DMODXEN_BACKEND_$(shell echo $(MODXEN_BACKEND) | tr a-z A-Z)=1
+ifeq ($(MODXEN_BACKEND),sim)
+LDFLAGS_USERMOD += -lpthread
+endif
+# linux backend (real-Xen tier): Linux's <xen/privcmd.h> wants <xen/interface/xen.h>,
+# which backends/linux/ maps onto Xen's headers; MODXEN_XEN_INCLUDE names a directory
+# holding Xen's public xen/ for cross builds (searched after the cross sysroot).
+ifeq ($(MODXEN_BACKEND),linux)
+CFLAGS_USERMOD += -I$(MODXEN_DIR)/backends/linux
+ifdef MODXEN_XEN_INCLUDE
+CFLAGS_USERMOD += -idirafter $(MODXEN_XEN_INCLUDE)
+endif
+LDFLAGS_USERMOD += -lpthread
+endif
