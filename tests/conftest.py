@@ -1,0 +1,62 @@
+"""pytest drives the built firmware: it runs MicroPython code in it and reads
+what the code prints. Shared by every capability folder under tests/."""
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
+
+
+class MicroPythonError(AssertionError):
+    pass
+
+
+class Firmware:
+    """Runs snippets in the host firmware, one fresh process per call."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def run(self, code, *, timeout=60, expect_ok=True, env=None, args=()):
+        e = dict(os.environ)
+        e.pop("MICROPYPATH", None)  # the frozen package, not a source tree
+        if env:
+            e.update(env)
+        p = subprocess.run(
+            [str(self.path), *args, "-c", code],
+            capture_output=True, timeout=timeout, env=e, cwd=str(ROOT),
+        )
+        out = p.stdout.decode(errors="replace")
+        err = p.stderr.decode(errors="replace")
+        if expect_ok and p.returncode != 0:
+            raise MicroPythonError(
+                "firmware exited %d\n--- code ---\n%s\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                % (p.returncode, code, out, err))
+        if not expect_ok and p.returncode == 0:
+            raise MicroPythonError("firmware succeeded but a failure was expected\n" + out)
+        return out if expect_ok else out + err
+
+    def json(self, code, **kw):
+        """Run code whose last printed line is JSON (use `emit(obj)`)."""
+        prelude = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
+        out = self.run(prelude + code, **kw)
+        lines = [l for l in out.splitlines() if l.startswith("@@")]
+        if not lines:
+            raise MicroPythonError("no result emitted; output was:\n" + out)
+        return json.loads(lines[-1][2:])
+
+
+@pytest.fixture(scope="session")
+def firmware():
+    if not FIRMWARE.is_file():
+        pytest.fail("host firmware not built: %s (run `make host`)" % FIRMWARE, pytrace=False)
+    return Firmware(FIRMWARE)
+
+
+@pytest.fixture(scope="session")
+def mp(firmware):
+    return firmware
