@@ -1,0 +1,271 @@
+# xl.cfg parser and validator (xen.domain.config) on the firmware.
+import json
+
+import pytest
+
+# Configurations written in the style of the examples in Xen's xl.cfg(5),
+# xl-disk-configuration(5) and xl-network-configuration(5) documents.
+GUEST_CFG = r"""
+# A small Arm guest booting Linux with an initramfs
+name = "web-1"
+type = 'pvh'
+memory = 256          # MiB
+maxmem = 0x200
+vcpus = 2
+maxvcpus = 4
+kernel = "/flash/Image.gz"
+ramdisk = '/flash/initrd.cpio.gz'
+extra = "console=hvc0 rdinit=/sbin/init"
+root = "/dev/xvda1 ro"
+on_poweroff = "destroy"; on_reboot = "restart"
+on_crash = 'preserve'
+vif = [ 'mac=00:16:3e:5a:01:02,bridge=xenbr0',
+        'bridge=xenbr1,backend=netbe', ]
+disk = [
+    'phy:/dev/vg0/web-root,xvda,w',   # legacy three positional form
+    '/srv/images/data.qcow2,qcow2,xvdb,ro',
+    'format=raw, vdev=xvdc, access=r, target=/srv/images/odd,name.img',
+]
+uuid = "3F2504E0-4F89-41D3-9A0C-0305E82C3301"
+max_grant_frames = 32
+max_event_channels = 0x3ff
+gic_version = "v3"
+tee = "optee"
+"""
+
+PASSTHROUGH_CFG = """
+name = "io-dom"
+kernel = "Image"
+memory = 64
+device_tree = "partial.dtb"
+dtdev = [ "/soc/ethernet@ff0e0000" ]
+irqs = [ 63, 0x40 ]
+iomem = [ "ff0e0,1", "0xff0f0,2@0x30000" ]
+seclabel = "system_u:system_r:domU_t"
+init_seclabel = 'system_u:system_r:domU_t_building'
+passthrough = "enabled"
+depends_on = ["netbe"]
+"""
+
+
+def load_text(mp, text, tmp_path, name="guest.cfg"):
+    p = tmp_path / name
+    p.write_text(text)
+    return mp.j("from xen.domain import config\nR = config.load(%r)" % str(p))
+
+
+def test_full_example(mp, tmp_path):
+    c = load_text(mp, GUEST_CFG, tmp_path)
+    assert c["name"] == "web-1"
+    assert (c["memory"], c["maxmem"], c["vcpus"], c["maxvcpus"]) == (256, 512, 2, 4)
+    assert c["cmdline"] == "root=/dev/xvda1 ro console=hvc0 rdinit=/sbin/init"
+    assert c["on_crash"] == "preserve" and c["on_reboot"] == "restart"
+    assert c["uuid"] == "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+    assert c["max_event_channels"] == 1023 and c["max_grant_frames"] == 32
+    assert c["max_maptrack_frames"] == 1024  # default
+    assert c["vif"][0] == {"mac": "00:16:3e:5a:01:02", "bridge": "xenbr0"}
+    assert c["vif"][1]["backend"] == "netbe"
+    assert c["depends_on"] == ["netbe"]
+    d0, d1, d2 = c["disk"]
+    assert (d0["target"], d0["vdev"], d0["access"], d0["backendtype"], d0["format"]) == (
+        "/dev/vg0/web-root", "xvda", "rw", "phy", "raw")
+    assert (d1["target"], d1["format"], d1["vdev"], d1["access"]) == (
+        "/srv/images/data.qcow2", "qcow2", "xvdb", "ro")
+    assert d2["target"] == "/srv/images/odd,name.img" and d2["access"] == "ro"
+    assert c["gic_version"] == "v3" and c["tee"] == "optee"
+
+
+def test_passthrough_example(mp, tmp_path):
+    c = load_text(mp, PASSTHROUGH_CFG, tmp_path)
+    assert c["dtdev"] == ["/soc/ethernet@ff0e0000"]
+    assert c["irqs"] == [63, 64]
+    assert c["iomem"] == [{"start": 0xFF0E0, "number": 1, "gfn": 0xFF0E0},
+                          {"start": 0xFF0F0, "number": 2, "gfn": 0x30000}]
+    assert c["seclabel"] == "system_u:system_r:domU_t"
+    assert c["init_seclabel"].endswith("_building")
+    assert c["device_tree"] == "partial.dtb" and c["passthrough"] == "enabled"
+    assert c["depends_on"] == ["netbe"]
+    # defaults from the table
+    assert (c["vcpus"], c["maxvcpus"], c["maxmem"], c["gic_version"], c["tee"]) == (1, 1, 64, "native", "none")
+    assert c["on_poweroff"] == "destroy" and c["cmdline"] == ""
+
+
+def test_dict_same_as_file(mp, tmp_path):
+    p = tmp_path / "g.cfg"
+    p.write_text(PASSTHROUGH_CFG)
+    r = mp.j(
+        "from xen.domain import config\n"
+        "raw, lines = config.parse(open(%r).read())\n"
+        "a = config.load(%r)\n"
+        "b = config.validate(dict(raw))\n"
+        "R = [a == b, raw, lines['irqs']]" % (str(p), str(p)))
+    assert r[0] is True
+    assert r[1]["irqs"] == [63, 64]
+    assert r[2] == 7  # the text starts with an empty line
+
+
+def test_syntax_details(mp):
+    r = mp.j(r"""
+from xen.domain import config
+t = '''a = "x\\ty\\"z\\x41\\101" # c
+b='single "quoted"'
+c = [1,
+  0x10,
+
+  017, 'four',]
+d = []
+e = [ "x" ] ; f = 5
+e += [ "y" ]
+g = "ab"
+g += "cd"
+ # indented comment
+h=7
+h=8
+'''
+R = config.parse(t)""")
+    v, lines = r
+    assert v["a"] == 'x\ty"zAA'
+    assert v["b"] == 'single "quoted"'
+    assert v["c"] == [1, 16, 15, "four"]
+    assert v["d"] == [] and v["f"] == 5
+    assert v["e"] == ["x", "y"] and v["g"] == "abcd"
+    assert v["h"] == 8 and lines["h"] == 14 and lines["c"] == 3
+
+
+@pytest.mark.parametrize("text,line,needle", [
+    ('name = "a"\nmemroy = 5\n', 2, "memroy: unknown setting"),
+    ('name = "a"\n\nmemory = "128"\n', 3, "memory: wrong type string (expected number)"),
+    ('name = "a"\nvcpus = 129\n', 2, "vcpus: 129 out of range 1..128"),
+    ('name = "a"\nvcpus = 0\n', 2, "vcpus: 0 out of range"),
+    ('name = "a"\non_crash = "explode"\n', 2, "on_crash: 'explode' is not one of destroy"),
+    ('name = "a\n', 1, "unterminated string"),
+    ('name = "a"\nvif = [ "x" "y" ]\n', 2, "vif: bad list"),
+    ('name = "a"\nmemory 5\n', 2, "memory: expected '='"),
+    ('name = "a"\nmemory = 08\n', 2, "bad number '08'"),
+    ('name = "a"\nmemory = 5 6\n', 2, "memory: expected end of line"),
+    ('name = "a"\nextra = "\\q"\n', 2, "unknown escape"),
+    ('name = "a"\n@ = 1\n', 2, "unexpected character '@'"),
+    ('name = "a"\nirqs = [ 12 ]\n', 2, "irqs: 12 out of range 32..1019"),
+    ('name = "a"\nirqs = [ "45" ]\n', 2, "irqs: wrong type"),
+    ('name = "a"\nvif = [ "mac=00:16:3e:zz:00:01" ]\n', 2, "vif: bad mac"),
+    ('name = "a"\nvif = [ "colour=blue" ]\n', 2, "vif: unknown vif option 'colour'"),
+    ('name = "a"\ndisk = [ "/img,xvda,rw,bogus=1" ]\n', 2, "disk: unknown disk option 'bogus'"),
+    ('name = "a"\ndisk = [ "/img,xvda,rx" ]\n', 2, "disk: disk access must be"),
+    ('name = "a"\ndisk = [ "/img,vmdk,xvda,rw" ]\n', 2, "unknown disk format 'vmdk'"),
+    ('name = "a"\ndtdev = [ "soc/eth" ]\n', 2, "dtdev: device-tree path must start with '/'"),
+    ('name = "a"\niomem = [ "ff0e0" ]\n', 2, "iomem: expected 'START,NUM[@GFN]'"),
+    ('name = "a"\nuuid = "1234"\n', 2, "uuid: not a UUID"),
+    ('name = "a"\nmemory = 64\nmaxmem = 32\n', 3, "maxmem: smaller than memory (64)"),
+    ('name = "a"\nvcpus = 4\nmaxvcpus = 2\n', 3, "maxvcpus: smaller than vcpus"),
+    ('name = "a"\ncmdline = "x"\nextra = "y"\n', 3, "extra: cannot be combined with cmdline"),
+    ('name = "a b"\n', 1, "name: character ' ' not allowed"),
+    ('name = "42"\n', 1, "name: must not be a number"),
+    ('name = "a"\nseclabel = ""\n', 2, "seclabel: length must be"),
+    ('name = "a"\ninit_seclabel = "x:y:z"\n', 2, "init_seclabel: needs seclabel"),
+    ('name = "a"\ndepends_on = "a"\n', 2, "depends_on: a domain cannot depend on itself"),
+    ('name = "a"\nmax_grant_frames = 0\n', 2, "max_grant_frames: 0 out of range"),
+])
+def test_file_errors(mp, tmp_path, text, line, needle):
+    p = tmp_path / "bad.cfg"
+    if "kernel" not in text:
+        text = text + 'kernel = "Image"\n'
+    p.write_text(text)
+    name, msg = mp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    assert name == "ConfigError"
+    assert msg.startswith(str(p) + ":" + str(line) + ": "), msg
+    assert needle in msg, msg
+
+
+def test_missing_required(mp, tmp_path):
+    p = tmp_path / "nokernel.cfg"
+    p.write_text('name = "a"\n')
+    name, msg = mp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    assert name == "ConfigError" and "kernel: required setting missing" in msg
+    name, msg = mp.exc("from xen.domain import config\nconfig.validate({'kernel': 'x'})")
+    assert msg == "name: required setting missing"
+    name, msg = mp.exc("from xen.domain import config\nconfig.load('/nonexistent/x.cfg')")
+    assert name == "ConfigError" and "/nonexistent/x.cfg" in msg and "cannot read" in msg
+
+
+def test_error_is_valueerror_with_key_and_line(mp, tmp_path):
+    p = tmp_path / "e.cfg"
+    p.write_text('name = "a"\nkernel = "k"\n\n\nvcpus = "two"\n')
+    r = mp.j(
+        "from xen.domain import config\n"
+        "try:\n config.load(%r)\n R = None\n"
+        "except ValueError as e:\n R = [e.key, e.line, isinstance(e, config.ConfigError)]" % str(p))
+    assert r == ["vcpus", 5, True]
+
+
+def test_dict_errors(mp):
+    base = "{'name': 'g', 'kernel': 'Image', %s}"
+    cases = [
+        ("'memory': 1.5", "memory: wrong type float (expected number)"),
+        ("'memory': 0", "memory: 0 out of range 1..1048576"),
+        ("'bogus': 1", "bogus: unknown setting"),
+        ("'kernel': 5", "kernel: wrong type number (expected path)"),
+        ("'gic_version': 'v4'", "gic_version: 'v4' is not one of native, v2, v3"),
+        ("'seclabel': -1", "seclabel: ssidref out of range"),
+    ]
+    for extra, needle in cases:
+        name, msg = mp.exc("from xen.domain import config\nconfig.validate(%s)" % (base % extra))
+        assert name == "ConfigError", msg
+        assert msg == needle, msg
+
+
+def test_dict_accepts_python_values(mp):
+    r = mp.j(
+        "import io\nfrom xen.domain import config\n"
+        "k = io.BytesIO(b'x')\n"
+        "c = config.validate({'name': 'g', 'kernel': k, 'seclabel': 12, 'irqs': (40,),"
+        " 'vif': [{'bridge': 'br0', 'backend': 'drv'}], 'disk': '/img,xvda,r',"
+        " 'iomem': [{'start': 0x10, 'number': 2}]})\n"
+        "R = [c['kernel'] is k, c['seclabel'], c['irqs'], c['vif'], c['disk'][0]['access'],"
+        " c['iomem'], c['depends_on']]")
+    assert r == [True, 12, [40], [{"bridge": "br0", "backend": "drv"}], "ro",
+                 [{"start": 16, "number": 2, "gfn": 16}], ["drv"]]
+
+
+@pytest.mark.parametrize("spec,want", [
+    ("phy:/dev/sda1,xvda,w", {"target": "/dev/sda1", "vdev": "xvda", "access": "rw", "backendtype": "phy"}),
+    ("file:/img/a.raw,xvdb,r", {"target": "/img/a.raw", "format": "raw", "access": "ro"}),
+    ("tap:aio:/img/b.raw,xvdc,w", {"target": "/img/b.raw", "backendtype": "tap", "format": "raw"}),
+    ("qcow2:/img/c.q2,xvdd,w", {"format": "qcow2", "target": "/img/c.q2"}),
+    (",xvdh:cdrom,r", {"target": "", "devtype": "cdrom", "vdev": "xvdh", "access": "ro"}),
+    ("/dev/vg/x,raw,xvde,rw", {"format": "raw", "vdev": "xvde"}),
+    ("vdev=xvdf,backend=stor,target=/dev/sdb", {"backend": "stor", "target": "/dev/sdb"}),
+    ("/dev/sdc,xvdg", {"vdev": "xvdg", "access": "rw", "devtype": "disk"}),
+    ("/dev/sdd,xvdi,w,discard", {"discard": True}),
+])
+def test_disk_specs(mp, spec, want):
+    r = mp.j("from xen.domain import config\nR = config.validate({'name':'g','kernel':'k','disk':[%r]})['disk'][0]" % spec)
+    for k, v in want.items():
+        assert r[k] == v, (k, r)
+
+
+def test_table_is_the_single_source(mp):
+    r = mp.j("from xen.domain import config\nR = [[n, d] for n, d, _ in config.doc()]")
+    names = [n for n, _ in r]
+    for k in ("name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk", "extra", "cmdline",
+              "device_tree", "dtdev", "irqs", "iomem", "seclabel", "init_seclabel", "gic_version", "tee",
+              "max_grant_frames", "max_maptrack_frames", "max_event_channels", "on_poweroff",
+              "on_reboot", "on_crash", "vif", "disk", "depends_on", "uuid", "type"):
+        assert k in names
+    assert len(names) == len(set(names))
+    # every table key is accepted by validate and comes back out
+    out = mp.j("from xen.domain import config\nR = sorted(config.validate({'name':'g','kernel':'k'}))")
+    assert set(names) <= set(out)
+
+
+def test_small_heap(mp, tmp_path):
+    # With the package frozen (as on a board) importing and loading a full config
+    # must fit a 16 KiB heap; the module itself costs little RAM.
+    p = tmp_path / "g.cfg"
+    p.write_text(GUEST_CFG)
+    code = ("import gc\ngc.collect()\na = gc.mem_alloc()\nfrom xen.domain import config\n"
+            "gc.collect()\nb = gc.mem_alloc()\nc = config.load(%r)\ngc.collect()\n"
+            "print(c['name'], b - a, gc.mem_alloc() - b)" % str(p))
+    name, mod, cfg = mp.run(code, heap=16 * 1024, frozen=True).split()
+    assert name == "web-1"
+    assert int(mod) < 4096, mod
+    assert int(cfg) < 4096, cfg
