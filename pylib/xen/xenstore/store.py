@@ -1,0 +1,1272 @@
+# The xenstore core: node tree, permissions, transactions, watches, quotas
+# and per-domain accounting. Sans-IO: it is driven with (connection, message)
+# and leaves replies and watch events in the connections' output queues.
+# Actions that need the hypervisor (map a ring, bind a port, unmap) are left
+# in XenStore.actions for the I/O layer. No _xen import, no I/O.
+from . import wire
+
+_pack = wire.struct.pack
+_unpack_from = wire.unpack_from
+_HDR = "<IIII"
+
+# Node layout (a list keeps the heap per node small):
+V = 0    # value (bytes)
+P = 1    # perms: tuple of ints, (domid << 2) | mode; [0] = owner + default
+C = 2    # children: list of names (bytes), insertion order
+G = 3    # generation of the last change
+CB = 4   # bytes of the child list on the wire ("name\0" each)
+
+# Permission modes.
+PERM_NONE = 0
+PERM_READ = 1
+PERM_WRITE = 2
+PERM_BOTH = 3
+_MODE_OF = {110: 0, 114: 1, 119: 2, 98: 3}    # n r w b
+_LETTER = (b"n", b"r", b"w", b"b")
+
+DOMID_LIMIT = 0x7FF0          # DOMID_FIRST_RESERVED
+SPECIAL = (b"@introduceDomain", b"@releaseDomain")
+
+# cxenstored's defaults. Names follow newer Xen's GET/SET_QUOTA.
+QUOTA_DEFAULTS = {
+    "nodes": 1000,                # nodes owned per domain
+    "node-size": 2048,            # value + perms + child names, bytes
+    "watches": 128,               # per domain
+    "transactions": 10,           # open at once per domain
+    "transaction-nodes": 1024,    # nodes touched by one transaction
+    "outstanding": 20,            # requests whose reply is not consumed
+    "permissions": 5,             # entries per node
+    "memory": 2621440,            # bytes per domain
+    "path-max": wire.REL_PATH_MAX,
+}
+
+_OK = b"OK\x00"
+_DIGITS = b"0123456789"
+_NAMECHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@")
+
+
+class XsError(Exception):
+    """An error for the wire: args[0] is the xsd_errors name (bytes)."""
+
+
+def _err(name):
+    return XsError(name)
+
+
+def _uint(b, limit=0xFFFFFFFF):
+    """Strict decimal parse: digits only, no sign, no blanks."""
+    if not b or len(b) > 10:
+        raise XsError(b"EINVAL")
+    for c in b:
+        if c < 48 or c > 57:
+            raise XsError(b"EINVAL")
+    v = int(b)
+    if v > limit:
+        raise XsError(b"EINVAL")
+    return v
+
+
+def _onearg(payload):
+    """The single NUL-terminated string that must fill the payload."""
+    n = len(payload)
+    if not n or payload[n - 1] != 0:
+        raise XsError(b"EINVAL")
+    s = payload[:n - 1]
+    if b"\x00" in s:
+        raise XsError(b"EINVAL")
+    return s
+
+
+def _args(payload, count):
+    """Exactly `count` NUL-terminated strings."""
+    n = len(payload)
+    if not n or payload[n - 1] != 0:
+        raise XsError(b"EINVAL")
+    parts = payload[:n - 1].split(b"\x00")
+    if len(parts) != count:
+        raise XsError(b"EINVAL")
+    return parts
+
+
+def perms_to_wire(perms):
+    out = []
+    for p in perms:
+        out.append(_LETTER[p & 3] + (b"%d" % (p >> 2)) + b"\x00")
+    return b"".join(out)
+
+
+def perms_from_strings(items):
+    """[b"r0", b"w3"] -> tuple; EINVAL on anything malformed."""
+    if not items:
+        raise XsError(b"EINVAL")
+    out = []
+    for s in items:
+        if len(s) < 2:
+            raise XsError(b"EINVAL")
+        m = _MODE_OF.get(s[0])
+        if m is None:
+            raise XsError(b"EINVAL")
+        d = _uint(s[1:], DOMID_LIMIT - 1)
+        out.append((d << 2) | m)
+    return tuple(out)
+
+
+class Domain:
+    """Accounting and lifecycle of one domid."""
+
+    def __init__(self, domid):
+        self.domid = domid
+        self.nodes = 0          # nodes owned
+        self.mem = 0            # bytes: owned nodes + queued output + watches
+        self.watches = 0
+        self.trans = 0
+        self.introduced = False
+        self.conn = None        # ring connection, once introduced
+        self.gfn = None
+        self.port = None
+        self.target = -1        # SET_TARGET: acts for this domid
+        self.features = 0
+        self.quota = None       # per-domain overrides: dict or None
+        self.dropped = 0        # watch events dropped for this domain
+
+
+class Conn:
+    """One client connection as the core sees it.
+
+    out: queued packets (bytes) for the transport to send; nreplies counts
+    the replies (not events) among them."""
+
+    def __init__(self, store, domid, priv, kind):
+        self.store = store
+        self.domid = domid
+        self.priv = priv
+        self.kind = kind        # "socket", "ring", "local"
+        self.prefix = b"/local/domain/%d/" % domid
+        self.dom = store._domain(domid)
+        self.out = []
+        self.outbytes = 0
+        self.nreplies = 0
+        self.watches = {}       # (abs path, token) -> given path
+        self.trans = {}         # tx id -> Tx
+        self.next_tx = 1
+        self.closed = False
+        self.io = None          # transport object (has flush())
+
+    def pop(self):
+        """Take the next queued packet (transport side)."""
+        pkt = self.out.pop(0)
+        n = len(pkt)
+        self.outbytes -= n
+        self.dom.mem -= n
+        if pkt[0] != wire.WATCH_EVENT:
+            self.nreplies -= 1
+        return pkt
+
+    def take_all(self):
+        """Take every queued packet at once."""
+        out = self.out
+        if not out:
+            return out
+        self.out = []
+        self.dom.mem -= self.outbytes
+        self.outbytes = 0
+        self.nreplies = 0
+        return out
+
+
+class Tx:
+    def __init__(self, conn, txid):
+        self.conn = conn
+        self.id = txid
+        self.reads = {}         # path -> node object seen (None: missing)
+        self.writes = {}        # path -> node copy, or None (deleted)
+        self.events = []        # (kind, path, perms before) in order
+        self.dn = {}            # domid -> node count delta
+        self.failed = None      # error name that makes the commit fail
+
+
+class XenStore:
+    def __init__(self, quotas=None, log=None):
+        self.quota = dict(QUOTA_DEFAULTS)
+        if quotas:
+            for k in quotas:
+                self.set_quota(k, quotas[k])
+        self.log = log or _log
+        self.gen = 0
+        self.ntx = 0            # open transactions, all connections
+        self.domains = {}
+        self.watches = {}       # abs path -> list of (conn, token, given path)
+        self.nwatches = 0
+        self.actions = []       # ("introduce", domid, gfn, port) / ("release", domid)
+        self.dirty = []         # conns that got output since the last drain
+        self.special = {}
+        for s in SPECIAL:
+            self.special[s] = (0,)      # n0: dom0 only
+        self.tree = {}
+        self.tree[b"/"] = [b"", (0,), [], 0, 0]
+        self._charge(0, 1, self._cost(b"/", self.tree[b"/"]))
+        self.counts = {}        # quota name -> times hit
+        self._table = {
+            wire.READ: self._read,
+            wire.WRITE: self._write,
+            wire.DIRECTORY: self._directory,
+            wire.DIRECTORY_PART: self._directory_part,
+            wire.MKDIR: self._mkdir,
+            wire.RM: self._rm,
+            wire.GET_PERMS: self._get_perms,
+            wire.SET_PERMS: self._set_perms,
+            wire.WATCH: self._watch,
+            wire.UNWATCH: self._unwatch,
+            wire.RESET_WATCHES: self._reset_watches,
+            wire.TRANSACTION_START: self._tx_start,
+            wire.TRANSACTION_END: self._tx_end,
+            wire.INTRODUCE: self._introduce,
+            wire.RELEASE: self._release,
+            wire.IS_DOMAIN_INTRODUCED: self._is_introduced,
+            wire.RESUME: self._resume,
+            wire.SET_TARGET: self._set_target,
+            wire.GET_DOMAIN_PATH: self._get_domain_path,
+            wire.CONTROL: self._control,
+            wire.GET_FEATURE: self._get_feature,
+            wire.SET_FEATURE: self._set_feature,
+            wire.GET_QUOTA: self._get_quota,
+            wire.SET_QUOTA: self._set_quota,
+        }
+        # Types whose tx_id selects a transaction.
+        self._txops = (wire.READ, wire.WRITE, wire.DIRECTORY, wire.DIRECTORY_PART,
+                       wire.MKDIR, wire.RM, wire.GET_PERMS, wire.SET_PERMS,
+                       wire.TRANSACTION_END, wire.TRANSACTION_START)
+        d0 = self._domain(0)
+        d0.introduced = True
+
+    # ------------------------------------------------------------ quotas
+    def set_quota(self, name, value, domid=None):
+        if name not in QUOTA_DEFAULTS:
+            raise ValueError("unknown xenstore quota: %s" % name)
+        value = int(value)
+        if value < 0:
+            raise ValueError("xenstore quota %s must be >= 0" % name)
+        if domid is None:
+            self.quota[name] = value
+        else:
+            d = self._domain(domid)
+            if d.quota is None:
+                d.quota = {}
+            d.quota[name] = value
+
+    def _q(self, dom, name):
+        q = dom.quota
+        if q is not None and name in q:
+            return q[name]
+        return self.quota[name]
+
+    def _hit(self, dom, name, err):
+        self.counts[name] = self.counts.get(name, 0) + 1
+        self.log("xenstore: domain %d hit quota %s (%d)" % (dom.domid, name, self._q(dom, name)))
+        return XsError(err)
+
+    # ------------------------------------------------------- connections
+    def _domain(self, domid):
+        d = self.domains.get(domid)
+        if d is None:
+            d = Domain(domid)
+            self.domains[domid] = d
+        return d
+
+    def connect(self, domid=0, kind="socket", priv=None):
+        """A new connection. Socket and local ones are dom0 and privileged."""
+        if priv is None:
+            priv = kind != "ring" or domid == 0
+        return Conn(self, domid, priv, kind)
+
+    def disconnect(self, conn):
+        """Drop a connection's watches and transactions. Idempotent. Never
+        fires @releaseDomain: only the domain's death does (XSA-325)."""
+        if conn.closed:
+            return
+        self._drop_watches(conn)
+        self._drop_trans(conn)
+        conn.take_all()
+        conn.closed = True
+
+    def reset_conn(self, conn):
+        """Ring reconnection: the guest starts over on the same connection."""
+        self._drop_watches(conn)
+        self._drop_trans(conn)
+        conn.take_all()
+
+    def _drop_watches(self, conn):
+        ws = conn.watches
+        for key in ws:
+            path = key[0]
+            lst = self.watches.get(path)
+            if lst:
+                for i in range(len(lst)):
+                    w = lst[i]
+                    if w[0] is conn and w[1] == key[1]:
+                        del lst[i]
+                        break
+                if not lst:
+                    del self.watches[path]
+            self.nwatches -= 1
+            conn.dom.watches -= 1
+            conn.dom.mem -= len(path) + len(key[1]) + 32
+        conn.watches = {}
+
+    def _drop_trans(self, conn):
+        n = len(conn.trans)
+        conn.trans = {}
+        conn.dom.trans -= n
+        self.ntx -= n
+
+    # --------------------------------------------------------- messages
+    def process(self, conn, msg):
+        """Handle one complete message (header + payload, as framed)."""
+        typ, req_id, tx_id, length = _unpack_from(_HDR, msg, 0)
+        payload = bytes(msg[16:16 + length])
+        self.handle(conn, typ, req_id, tx_id, payload)
+
+    def handle(self, conn, typ, req_id, tx_id, payload):
+        if conn.closed:
+            return
+        fn = self._table.get(typ)
+        try:
+            if fn is None:
+                raise XsError(b"ENOSYS")
+            if len(payload) > wire.PAYLOAD_MAX:
+                raise XsError(b"E2BIG")
+            tx = None
+            if tx_id and typ in self._txops:
+                tx = conn.trans.get(tx_id)
+                if tx is None:
+                    raise XsError(b"ENOENT")
+            self._req = req_id
+            self._txid = tx_id
+            r = fn(conn, tx, payload)
+            if r is None:
+                r = _OK
+            elif r is False:
+                return      # the operation queued its own reply
+            rtype = typ
+        except XsError as e:
+            r = e.args[0] + b"\x00"
+            rtype = wire.ERROR
+        self._queue(conn, _pack(_HDR, rtype, req_id, tx_id, len(r)) + r, True)
+
+    def _queue(self, conn, pkt, reply):
+        if not conn.out:
+            self.dirty.append(conn)
+        conn.out.append(pkt)
+        n = len(pkt)
+        conn.outbytes += n
+        conn.dom.mem += n
+        if reply:
+            conn.nreplies += 1
+
+    def drain_dirty(self):
+        d = self.dirty
+        if d:
+            self.dirty = []
+        return d
+
+    # ------------------------------------------------------------- paths
+    def _canon(self, conn, p):
+        """Absolute path for a request's path argument (EINVAL if invalid)."""
+        if not p:
+            raise XsError(b"EINVAL")
+        if p[0] != 47:
+            if p[0] == 64:
+                raise XsError(b"EINVAL")
+            p = conn.prefix + p
+        self._check_path(p)
+        return p
+
+    def _check_path(self, p):
+        n = len(p)
+        off = 0
+        if n > 14 and p.startswith(b"/local/domain/"):
+            # Below a domain's own directory the limit counts from there.
+            i = 14
+            while i < n and i < 19 and 48 <= p[i] <= 57:
+                i += 1
+            if i > 14 and i < n and p[i] == 47:
+                off = i + 1
+        if n - off > self.quota["path-max"]:
+            raise XsError(b"EINVAL")
+        if n > 1 and p[n - 1] == 47:
+            raise XsError(b"EINVAL")
+        if b"//" in p:
+            raise XsError(b"EINVAL")
+        ok = _NAMECHARS
+        for c in p:
+            if c not in ok:
+                raise XsError(b"EINVAL")
+        if p[0] != 47 and p[0] != 64:
+            raise XsError(b"EINVAL")
+
+    @staticmethod
+    def _parent(p):
+        i = p.rfind(b"/")
+        if i <= 0:
+            return b"/"
+        return p[:i]
+
+    # ------------------------------------------------------ permissions
+    def _mode(self, conn, perms):
+        if conn.priv:
+            return 3
+        d = conn.domid
+        t = conn.dom.target
+        o = perms[0] >> 2
+        if o == d or o == t:
+            return 3
+        n = len(perms)
+        i = 1
+        while i < n:
+            e = perms[i]
+            pd = e >> 2
+            if pd == d or pd == t:
+                return e & 3
+            i += 1
+        return perms[0] & 3
+
+    def _missing_err(self, conn, tx, path, want):
+        """ENOENT, or EACCES if the nearest existing ancestor does not grant
+        `want` (so a missing node's existence is not revealed)."""
+        p = path
+        while p != b"/":
+            p = self._parent(p)
+            n = self._get(tx, p)
+            if n is not None:
+                if self._mode(conn, n[P]) & want:
+                    return XsError(b"ENOENT")
+                return XsError(b"EACCES")
+        return XsError(b"ENOENT")
+
+    def _node(self, conn, tx, path, want):
+        n = self._get(tx, path)
+        if n is None:
+            raise self._missing_err(conn, tx, path, want)
+        if (self._mode(conn, n[P]) & want) != want:
+            raise XsError(b"EACCES")
+        return n
+
+    # ------------------------------------------------ tree and overlays
+    def _get(self, tx, path):
+        if tx is None:
+            return self.tree.get(path)
+        w = tx.writes
+        if path in w:
+            return w[path]
+        r = tx.reads
+        if path in r:
+            return r[path]      # repeatable reads: the node first seen
+        n = self.tree.get(path)
+        r[path] = n
+        return n
+
+    @staticmethod
+    def _cost(path, n):
+        return len(path) + len(n[V]) + n[CB] + 8 * len(n[P]) + 64
+
+    def _charge(self, domid, dn, dm):
+        d = self.domains.get(domid)
+        if d is None:
+            d = self._domain(domid)
+        d.nodes += dn
+        d.mem += dm
+
+    def _next_gen(self):
+        self.gen += 1
+        return self.gen
+
+    def _mut(self, path, n):
+        """A tree node about to change in place. While transactions are
+        open the tree gets a fresh copy instead, so that the node objects
+        they saw stay as they were (repeatable reads; a commit conflicts
+        when the tree no longer holds the object it read)."""
+        if not self.ntx:
+            return n
+        c = [n[V], n[P], list(n[C]), n[G], n[CB]]
+        self.tree[path] = c
+        return c
+
+    def _writable(self, tx, path, n):
+        """The node to modify: in a transaction a private copy."""
+        if tx is None:
+            return self._mut(path, n)
+        w = tx.writes
+        c = w.get(path)
+        if c is not None:
+            return c
+        c = [n[V], n[P], list(n[C]), n[G], n[CB]]
+        w[path] = c
+        return c
+
+    def _size_ok(self, conn, n):
+        if conn.priv:
+            return
+        if len(n[V]) + n[CB] + 8 * len(n[P]) > self._q(conn.dom, "node-size"):
+            raise self._hit(conn.dom, "node-size", b"ENOSPC")
+
+    def _create(self, conn, tx, path, value):
+        """Create `path` and any missing ancestors, all or nothing."""
+        # Find the nearest existing ancestor and the names to create.
+        todo = [path]
+        p = path
+        while True:
+            p = self._parent(p)
+            parent = self._get(tx, p)
+            if parent is not None:
+                break
+            todo.append(p)
+        if (self._mode(conn, parent[P]) & PERM_WRITE) == 0:
+            raise XsError(b"EACCES")
+        perms = parent[P]
+        if not conn.priv:
+            # An unprivileged creator becomes the owner.
+            perms = ((conn.domid << 2) | (perms[0] & 3),) + perms[1:]
+        owner = perms[0] >> 2
+        count = len(todo)
+        if not conn.priv:
+            dom = conn.dom
+            have = dom.nodes + (tx.dn.get(owner, 0) if tx is not None else 0)
+            if have + count > self._q(dom, "nodes"):
+                raise self._hit(dom, "nodes", b"ENOSPC")
+            if tx is not None and len(tx.writes) + count + 1 > self._q(dom, "transaction-nodes"):
+                raise self._hit(dom, "transaction-nodes", b"ENOSPC")
+            if len(value) + 8 * len(perms) > self._q(dom, "node-size"):
+                raise self._hit(dom, "node-size", b"ENOSPC")
+            name = todo[-1][len(p) + 1 if p != b"/" else 1:]
+            if len(parent[V]) + parent[CB] + len(name) + 1 + 8 * len(parent[P]) > self._q(dom, "node-size"):
+                raise self._hit(dom, "node-size", b"ENOSPC")
+            need = 0
+            for q in todo:
+                need += 2 * len(q) + 8 * len(perms) + 64
+            need += len(value)
+            if dom.mem + need > self._q(dom, "memory"):
+                raise self._hit(dom, "memory", b"ENOMEM")
+        # Everything checked: apply, top-down.
+        gen = 0 if tx is not None else self._next_gen()
+        par = self._writable(tx, p, parent)
+        ppath = p
+        i = count - 1
+        while i >= 0:
+            q = todo[i]
+            name = q[len(ppath) + 1:] if ppath != b"/" else q[1:]
+            if tx is None:
+                pc = self._cost(ppath, par)
+            par[C].append(name)
+            par[CB] += len(name) + 1
+            par[G] = gen
+            node = [value if i == 0 else b"", perms, [], gen, 0]
+            if tx is None:
+                self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
+                self.tree[q] = node
+                self._charge(owner, 1, self._cost(q, node))
+            else:
+                tx.writes[q] = node
+                tx.dn[owner] = tx.dn.get(owner, 0) + 1
+            par = node
+            ppath = q
+            i -= 1
+        return par
+
+    def _delete(self, conn, tx, path, node):
+        """Remove `path` and its subtree (iteratively: no deep recursion)."""
+        ppath = self._parent(path)
+        parent = self._get(tx, ppath)
+        name = path[len(ppath) + 1:] if ppath != b"/" else path[1:]
+        stack = [path]
+        gone = []
+        while stack:
+            q = stack.pop()
+            n = self._get(tx, q)
+            if n is None:
+                continue
+            gone.append((q, n))
+            base = q + b"/" if q != b"/" else q
+            for c in n[C]:
+                stack.append(base + c)
+        if tx is None:
+            for q, n in gone:
+                del self.tree[q]
+                self._charge(n[P][0] >> 2, -1, -self._cost(q, n))
+        else:
+            w = tx.writes
+            for q, n in gone:
+                w[q] = None
+                o = n[P][0] >> 2
+                tx.dn[o] = tx.dn.get(o, 0) - 1
+        if parent is not None:
+            if tx is None:
+                pc = self._cost(ppath, parent)
+            par = self._writable(tx, ppath, parent)
+            try:
+                par[C].remove(name)
+                par[CB] -= len(name) + 1
+            except ValueError:
+                pass
+            if tx is None:
+                par[G] = self._next_gen()
+                self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
+        return len(gone)
+
+    # ------------------------------------------------------ operations
+    def _read(self, conn, tx, payload):
+        path = self._canon(conn, _onearg(payload))
+        return self._node(conn, tx, path, PERM_READ)[V]
+
+    def _write(self, conn, tx, payload):
+        i = payload.find(b"\x00")
+        if i < 0:
+            raise XsError(b"EINVAL")
+        path = self._canon(conn, payload[:i])
+        value = payload[i + 1:]
+        n = self._get(tx, path)
+        if n is None:
+            e = self._missing_err(conn, tx, path, PERM_WRITE)
+            if e.args[0] != b"ENOENT":
+                raise e
+            self._create(conn, tx, path, value)
+        else:
+            if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
+                raise XsError(b"EACCES")
+            if not conn.priv:
+                dom = conn.dom
+                if len(value) + n[CB] + 8 * len(n[P]) > self._q(dom, "node-size"):
+                    raise self._hit(dom, "node-size", b"ENOSPC")
+                if len(value) > len(n[V]) and dom.mem + len(value) - len(n[V]) > self._q(dom, "memory"):
+                    raise self._hit(dom, "memory", b"ENOMEM")
+            if tx is None:
+                self._charge(n[P][0] >> 2, 0, len(value) - len(n[V]))
+                n = self._mut(path, n)
+                n[V] = value
+                n[G] = self._next_gen()
+            else:
+                if not conn.priv and path not in tx.writes and \
+                        len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
+                    raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
+                self._writable(tx, path, n)[V] = value
+        self._changed(tx, path, None)
+        return None
+
+    def _mkdir(self, conn, tx, payload):
+        path = self._canon(conn, _onearg(payload))
+        n = self._get(tx, path)
+        if n is not None:
+            if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
+                raise XsError(b"EACCES")
+            return None
+        e = self._missing_err(conn, tx, path, PERM_WRITE)
+        if e.args[0] != b"ENOENT":
+            raise e
+        self._create(conn, tx, path, b"")
+        self._changed(tx, path, None)
+        return None
+
+    def _rm(self, conn, tx, payload):
+        path = self._canon(conn, _onearg(payload))
+        if path == b"/":
+            raise XsError(b"EINVAL")
+        n = self._get(tx, path)
+        if n is None:
+            e = self._missing_err(conn, tx, path, PERM_WRITE)
+            if e.args[0] != b"ENOENT":
+                raise e
+            if self._get(tx, self._parent(path)) is not None:
+                return None
+            raise e
+        if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
+            raise XsError(b"EACCES")
+        if tx is not None and not conn.priv:
+            # Count the subtree before touching anything (XSA-421).
+            cnt = 0
+            stack = [path]
+            while stack:
+                q = stack.pop()
+                m = self._get(tx, q)
+                if m is None:
+                    continue
+                cnt += 1
+                base = q + b"/"
+                for c in m[C]:
+                    stack.append(base + c)
+            if len(tx.writes) + cnt + 1 > self._q(conn.dom, "transaction-nodes"):
+                raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
+        perms = n[P]
+        self._delete(conn, tx, path, n)
+        self._changed(tx, path, perms, True)
+        return None
+
+    def _directory(self, conn, tx, payload):
+        path = self._canon(conn, _onearg(payload))
+        n = self._node(conn, tx, path, PERM_READ)
+        ch = n[C]
+        if not ch:
+            return b""
+        if n[CB] > wire.PAYLOAD_MAX:
+            raise XsError(b"E2BIG")
+        return b"\x00".join(ch) + b"\x00"
+
+    def _directory_part(self, conn, tx, payload):
+        a = _args(payload, 2)
+        path = self._canon(conn, a[0])
+        off = _uint(a[1])
+        n = self._node(conn, tx, path, PERM_READ)
+        gen = b"%x\x00" % n[G]
+        ch = n[C]
+        total = n[CB]
+        if off >= total:
+            return gen + b"\x00"
+        # Find the child at byte offset `off` (must be a name boundary).
+        pos = 0
+        i = 0
+        nch = len(ch)
+        while i < nch and pos < off:
+            pos += len(ch[i]) + 1
+            i += 1
+        if pos != off:
+            raise XsError(b"EINVAL")
+        room = wire.PAYLOAD_MAX - len(gen) - 1
+        out = [gen]
+        used = 0
+        while i < nch:
+            ln = len(ch[i]) + 1
+            if used + ln > room:
+                break
+            out.append(ch[i])
+            out.append(b"\x00")
+            used += ln
+            i += 1
+        if i == nch:
+            out.append(b"\x00")
+        return b"".join(out)
+
+    def _get_perms(self, conn, tx, payload):
+        p = _onearg(payload)
+        if p and p[0] == 64:
+            perms = self.special.get(p)
+            if perms is None:
+                raise XsError(b"ENOENT")
+            if not self._mode(conn, perms) & PERM_READ:
+                raise XsError(b"EACCES")
+            return perms_to_wire(perms)
+        path = self._canon(conn, p)
+        return perms_to_wire(self._node(conn, tx, path, PERM_READ)[P])
+
+    def _set_perms(self, conn, tx, payload):
+        n = len(payload)
+        if not n or payload[n - 1] != 0:
+            raise XsError(b"EINVAL")
+        parts = payload[:n - 1].split(b"\x00")
+        if len(parts) < 2:
+            raise XsError(b"EINVAL")
+        perms = perms_from_strings(parts[1:])
+        if not conn.priv and len(perms) > self._q(conn.dom, "permissions"):
+            raise self._hit(conn.dom, "permissions", b"ENOSPC")
+        p = parts[0]
+        if p and p[0] == 64:
+            old = self.special.get(p)
+            if old is None:
+                raise XsError(b"ENOENT")
+            if not self._mode(conn, old) & PERM_WRITE:
+                raise XsError(b"EACCES")
+            if not conn.priv and (perms[0] >> 2) != (old[0] >> 2):
+                raise XsError(b"EPERM")
+            self.special[p] = perms
+            return None
+        path = self._canon(conn, p)
+        node = self._node(conn, tx, path, PERM_WRITE)
+        old = node[P]
+        if not conn.priv:
+            # Only privileged callers may change the owner (XSA-352),
+            # the root node included (XSA-353).
+            if (perms[0] >> 2) != (old[0] >> 2):
+                raise XsError(b"EPERM")
+            if len(node[V]) + node[CB] + 8 * len(perms) > self._q(conn.dom, "node-size"):
+                raise self._hit(conn.dom, "node-size", b"ENOSPC")
+            if tx is not None and path not in tx.writes and \
+                    len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
+                raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
+        if tx is None:
+            c0 = self._cost(path, node)
+            self._charge(old[0] >> 2, -1, -c0)
+            node = self._mut(path, node)
+            node[P] = perms
+            node[G] = self._next_gen()
+            self._charge(perms[0] >> 2, 1, self._cost(path, node))
+        else:
+            w = self._writable(tx, path, node)
+            w[P] = perms
+            oo = old[0] >> 2
+            no = perms[0] >> 2
+            if oo != no:
+                tx.dn[oo] = tx.dn.get(oo, 0) - 1
+                tx.dn[no] = tx.dn.get(no, 0) + 1
+        self._changed(tx, path, old)
+        return None
+
+    # --------------------------------------------------------- watches
+    def _watch(self, conn, tx, payload):
+        a = _args(payload, 2)
+        given, token = a
+        if given and given[0] == 64:
+            if len(given) > self.quota["path-max"]:
+                raise XsError(b"EINVAL")
+            self._check_path(given)
+            path = given
+        else:
+            path = self._canon(conn, given)
+        key = (path, token)
+        if key in conn.watches:
+            raise XsError(b"EEXIST")
+        dom = conn.dom
+        if not conn.priv:
+            if dom.watches >= self._q(dom, "watches"):
+                raise self._hit(dom, "watches", b"E2BIG")
+            if dom.mem + len(path) + len(token) + 32 > self._q(dom, "memory"):
+                raise self._hit(dom, "memory", b"ENOMEM")
+        conn.watches[key] = given
+        lst = self.watches.get(path)
+        if lst is None:
+            self.watches[path] = [(conn, token, given)]
+        else:
+            lst.append((conn, token, given))
+        self.nwatches += 1
+        dom.watches += 1
+        dom.mem += len(path) + len(token) + 32
+        # The reply first, then the initial event.
+        self._queue(conn, _pack(_HDR, wire.WATCH, self._req, self._txid, 3) + _OK, True)
+        self._event(conn, given, token)
+        return False
+
+    def _unwatch(self, conn, tx, payload):
+        given, token = _args(payload, 2)
+        if given and given[0] == 64:
+            path = given
+        else:
+            path = self._canon(conn, given)
+        key = (path, token)
+        if key not in conn.watches:
+            raise XsError(b"ENOENT")
+        del conn.watches[key]
+        lst = self.watches[path]
+        for i in range(len(lst)):
+            w = lst[i]
+            if w[0] is conn and w[1] == token:
+                del lst[i]
+                break
+        if not lst:
+            del self.watches[path]
+        self.nwatches -= 1
+        conn.dom.watches -= 1
+        conn.dom.mem -= len(path) + len(token) + 32
+        return None
+
+    def _reset_watches(self, conn, tx, payload):
+        # Drops the caller's watches and transactions (XSA-330/484).
+        self._drop_watches(conn)
+        self._drop_trans(conn)
+        return None
+
+    def _event(self, conn, path, token):
+        n = len(path) + len(token) + 2
+        if n > wire.PAYLOAD_MAX:
+            return      # dropped, never truncated (XSA-324)
+        dom = conn.dom
+        if not conn.priv and dom.mem + n + 16 > self._q(dom, "memory"):
+            dom.dropped += 1
+            self.counts["event-dropped"] = self.counts.get("event-dropped", 0) + 1
+            if dom.dropped & 1023 == 1:
+                self.log("xenstore: domain %d: watch events dropped (%d)" % (dom.domid, dom.dropped))
+            return
+        self._queue(conn, _pack(_HDR, wire.WATCH_EVENT, 0, 0, n) + path + b"\x00" + token + b"\x00", False)
+
+    def _changed(self, tx, path, oldperms, rm=False):
+        if tx is not None:
+            tx.events.append((path, oldperms, rm))
+        else:
+            self._fire(path, oldperms, rm)
+
+    def _fire(self, path, oldperms, rm):
+        ws = self.watches
+        if not ws:
+            return
+        node = self.tree.get(path)
+        perms = node[P] if node is not None else oldperms
+        if rm:
+            # A deletion is also visible to whoever may read the parent.
+            par = self.tree.get(self._parent(path))
+            if par is not None:
+                oldperms = par[P]
+        # The node and its ancestors.
+        p = path
+        while True:
+            lst = ws.get(p)
+            if lst:
+                for w in lst:
+                    self._deliver(w, path, perms, oldperms, None)
+            if p == b"/":
+                break
+            p = self._parent(p)
+        if rm:
+            # Watches below a removed node fire with their own path.
+            pre = path + b"/" if path != b"/" else path
+            for wp in ws:
+                if wp.startswith(pre):
+                    for w in ws[wp]:
+                        self._deliver(w, wp, perms, oldperms, w[2])
+
+    def _deliver(self, w, path, perms, oldperms, given):
+        conn = w[0]
+        if not conn.priv:
+            ok = self._mode(conn, perms) & PERM_READ
+            if not ok and oldperms is not None:
+                ok = self._mode(conn, oldperms) & PERM_READ
+            if not ok:
+                return
+        if given is None:
+            g = w[2]
+            if g and g[0] != 47:
+                pre = conn.prefix
+                if path.startswith(pre):
+                    ev = path[len(pre):]
+                else:
+                    ev = path
+            else:
+                ev = path
+        else:
+            ev = given
+        self._event(conn, ev, w[1])
+
+    def _fire_special(self, name):
+        lst = self.watches.get(name)
+        if not lst:
+            return
+        perms = self.special[name]
+        for w in list(lst):
+            conn = w[0]
+            if conn.priv or self._mode(conn, perms) & PERM_READ:
+                self._event(conn, name, w[1])
+
+    # ---------------------------------------------------- transactions
+    def _tx_start(self, conn, tx, payload):
+        if tx is not None:
+            raise XsError(b"EBUSY")
+        dom = conn.dom
+        if not conn.priv and dom.trans >= self._q(dom, "transactions"):
+            raise self._hit(dom, "transactions", b"ENOSPC")
+        txid = conn.next_tx
+        while txid == 0 or txid in conn.trans:
+            txid = (txid + 1) & 0xFFFFFFFF
+        conn.next_tx = (txid + 1) & 0xFFFFFFFF
+        conn.trans[txid] = Tx(conn, txid)
+        dom.trans += 1
+        self.ntx += 1
+        return b"%d\x00" % txid
+
+    def _tx_end(self, conn, tx, payload):
+        if tx is None:
+            raise XsError(b"ENOENT")
+        a = _onearg(payload)
+        if a == b"T":
+            commit = True
+        elif a == b"F":
+            commit = False
+        else:
+            raise XsError(b"EINVAL")
+        del conn.trans[tx.id]
+        conn.dom.trans -= 1
+        self.ntx -= 1
+        if not commit:
+            return None
+        if tx.failed is not None:
+            raise XsError(tx.failed)
+        tree = self.tree
+        reads = tx.reads
+        for path in reads:
+            if tree.get(path) is not reads[path]:
+                raise XsError(b"EAGAIN")
+        w = tx.writes
+        if not w:
+            return None
+        if not conn.priv:
+            dom = conn.dom
+            for d in tx.dn:
+                dd = self.domains.get(d)
+                if dd is not None and tx.dn[d] > 0 and dd is dom and \
+                        dd.nodes + tx.dn[d] > self._q(dd, "nodes"):
+                    raise self._hit(dd, "nodes", b"ENOSPC")
+        gen = self._next_gen()
+        for path in w:
+            new = w[path]
+            old = tree.get(path)
+            if old is not None:
+                self._charge(old[P][0] >> 2, -1, -self._cost(path, old))
+            if new is None:
+                if old is not None:
+                    del tree[path]
+            else:
+                new[G] = gen
+                tree[path] = new
+                self._charge(new[P][0] >> 2, 1, self._cost(path, new))
+        seen = set()
+        for ev in tx.events:
+            k = (ev[0], ev[2])
+            if k in seen:
+                continue
+            seen.add(k)
+            self._fire(ev[0], ev[1], ev[2])
+        return None
+
+    # -------------------------------------------------- domain control
+    def _need_priv(self, conn):
+        if not conn.priv:
+            raise XsError(b"EACCES")
+
+    def _introduce(self, conn, tx, payload):
+        self._need_priv(conn)
+        a = _args(payload, 3)
+        domid = _uint(a[0], DOMID_LIMIT - 1)
+        gfn = _uint(a[1]) if len(a[1]) <= 10 else _big(a[1])
+        port = _uint(a[2])
+        if domid == 0:
+            raise XsError(b"EINVAL")
+        d = self._domain(domid)
+        if d.introduced:
+            if d.gfn == gfn and d.port == port:
+                return None
+            raise XsError(b"EEXIST")
+        d.introduced = True
+        d.gfn = gfn
+        d.port = port
+        d.conn = Conn(self, domid, False, "ring")
+        self.actions.append(("introduce", domid, gfn, port))
+        self._fire_special(b"@introduceDomain")
+        return None
+
+    def _release(self, conn, tx, payload):
+        self._need_priv(conn)
+        domid = _uint(_onearg(payload), DOMID_LIMIT - 1)
+        if domid == 0:
+            raise XsError(b"EINVAL")
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            raise XsError(b"ENOENT")
+        self.domain_gone(domid)
+        return None
+
+    def domain_gone(self, domid):
+        """The domain died or was released: drop its connection, watches
+        and transactions, delete the nodes it owns (XSA-419), revoke its
+        rights in other ACLs (XSA-322), reset its accounting (XSA-483),
+        then fire @releaseDomain. Safe to call twice."""
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            return False
+        d.introduced = False
+        c = d.conn
+        d.conn = None
+        if c is not None:
+            self.disconnect(c)
+            if c in self.dirty:
+                self.dirty.remove(c)
+        self.actions.append(("release", domid))
+        # Other domains' targets pointing at it lose that.
+        for o in self.domains.values():
+            if o.target == domid:
+                o.target = -1
+        self._purge_domid(domid)
+        self.domains.pop(domid, None)
+        self._fire_special(b"@releaseDomain")
+        return True
+
+    def _purge_domid(self, domid):
+        tree = self.tree
+        doomed = []
+        for path in tree:
+            perms = tree[path][P]
+            if perms[0] >> 2 == domid:
+                if path != b"/":
+                    doomed.append(path)
+        # Delete top-most first; descendants go with them.
+        doomed.sort(key=len)
+        for path in doomed:
+            n = tree.get(path)
+            if n is not None and n[P][0] >> 2 == domid:
+                self._delete(None, None, path, n)
+                self._fire(path, n[P], True)
+        root = tree[b"/"]
+        if root[P][0] >> 2 == domid:
+            c0 = self._cost(b"/", root)
+            self._charge(domid, -1, -c0)
+            root = self._mut(b"/", root)
+            root[P] = (0,) + root[P][1:]
+            self._charge(0, 1, self._cost(b"/", root))
+        # Revoke its entries in the ACLs that remain.
+        for path in list(tree):
+            n = tree[path]
+            perms = n[P]
+            if len(perms) > 1:
+                keep = [perms[0]]
+                for e in perms[1:]:
+                    if e >> 2 != domid:
+                        keep.append(e)
+                if len(keep) != len(perms):
+                    n = self._mut(path, n)
+                    n[P] = tuple(keep)
+                    n[G] = self._next_gen()
+        for s in self.special:
+            perms = self.special[s]
+            keep = [perms[0]] + [e for e in perms[1:] if e >> 2 != domid]
+            self.special[s] = tuple(keep)
+        # Open transactions of others may hold ACLs naming it: they will
+        # fail their generation check for the nodes changed above.
+
+    def _is_introduced(self, conn, tx, payload):
+        self._need_priv(conn)
+        domid = _uint(_onearg(payload))
+        d = self.domains.get(domid)
+        return b"T\x00" if (d is not None and d.introduced) else b"F\x00"
+
+    def _resume(self, conn, tx, payload):
+        self._need_priv(conn)
+        domid = _uint(_onearg(payload))
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            raise XsError(b"ENOENT")
+        return None
+
+    def _set_target(self, conn, tx, payload):
+        self._need_priv(conn)
+        a = _args(payload, 2)
+        domid = _uint(a[0], DOMID_LIMIT - 1)
+        target = _uint(a[1], DOMID_LIMIT - 1)
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            raise XsError(b"ENOENT")
+        d.target = target
+        return None
+
+    def _get_domain_path(self, conn, tx, payload):
+        domid = _uint(_onearg(payload))
+        return b"/local/domain/%d\x00" % domid
+
+    def _control(self, conn, tx, payload):
+        self._need_priv(conn)
+        if not payload:
+            raise XsError(b"EINVAL")
+        parts = payload.rstrip(b"\x00").split(b"\x00")
+        cmd = parts[0]
+        if cmd == b"print":
+            self.log("xenstore: " + " ".join(x.decode() for x in parts[1:]))
+            return None
+        if cmd == b"check":
+            self.check()
+            return None
+        if cmd == b"stats":
+            return (b"nodes %d watches %d domains %d gen %d\x00"
+                    % (len(self.tree), self.nwatches, len(self.domains), self.gen))
+        raise XsError(b"EINVAL")
+
+    def _get_feature(self, conn, tx, payload):
+        self._need_priv(conn)
+        domid = _uint(_onearg(payload))
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            raise XsError(b"ENOENT")
+        return b"%d\x00" % d.features
+
+    def _set_feature(self, conn, tx, payload):
+        self._need_priv(conn)
+        a = _args(payload, 2)
+        domid = _uint(a[0])
+        d = self.domains.get(domid)
+        if d is None or not d.introduced:
+            raise XsError(b"ENOENT")
+        d.features = _uint(a[1])
+        return None
+
+    def _get_quota(self, conn, tx, payload):
+        self._need_priv(conn)
+        if not payload or payload == b"\x00":
+            return b"".join(k.encode() + b"\x00" for k in sorted(QUOTA_DEFAULTS))
+        a = payload[:-1].split(b"\x00") if payload[-1] == 0 else None
+        if a is None or len(a) > 2:
+            raise XsError(b"EINVAL")
+        name = a[-1].decode()
+        if name not in QUOTA_DEFAULTS:
+            raise XsError(b"EINVAL")
+        if len(a) == 2:
+            d = self.domains.get(_uint(a[0]))
+            if d is None:
+                raise XsError(b"ENOENT")
+            return b"%d\x00" % self._q(d, name)
+        return b"%d\x00" % self.quota[name]
+
+    def _set_quota(self, conn, tx, payload):
+        self._need_priv(conn)
+        if not payload or payload[-1] != 0:
+            raise XsError(b"EINVAL")
+        a = payload[:-1].split(b"\x00")
+        if len(a) not in (2, 3):
+            raise XsError(b"EINVAL")
+        name = a[-2].decode()
+        if name not in QUOTA_DEFAULTS:
+            raise XsError(b"EINVAL")
+        val = _uint(a[-1])
+        if len(a) == 3:
+            domid = _uint(a[0], DOMID_LIMIT - 1)
+            if domid not in self.domains:
+                raise XsError(b"ENOENT")
+            self.set_quota(name, val, domid)
+        else:
+            self.set_quota(name, val)
+        return None
+
+    # ------------------------------------------------------ diagnostics
+    def check(self):
+        """Consistency check of the tree and the accounting (tests, CONTROL)."""
+        tree = self.tree
+        nodes = {}
+        for path in tree:
+            n = tree[path]
+            if path != b"/":
+                par = tree.get(self._parent(path))
+                name = path[path.rfind(b"/") + 1:]
+                if par is None or name not in par[C]:
+                    raise AssertionError("orphan node %s" % path)
+            cb = 0
+            for c in n[C]:
+                cb += len(c) + 1
+                if (path + b"/" + c if path != b"/" else b"/" + c) not in tree:
+                    raise AssertionError("missing child %s of %s" % (c, path))
+            if cb != n[CB]:
+                raise AssertionError("child bytes of %s" % path)
+            o = n[P][0] >> 2
+            nodes[o] = nodes.get(o, 0) + 1
+        for d in self.domains.values():
+            if d.nodes != nodes.get(d.domid, 0):
+                raise AssertionError("domain %d owns %d nodes, counted %d"
+                                     % (d.domid, nodes.get(d.domid, 0), d.nodes))
+            if d.nodes < 0 or d.watches < 0 or d.trans < 0 or d.mem < 0:
+                raise AssertionError("negative accounting for domain %d" % d.domid)
+        return True
+
+
+def _big(b):
+    if not b or len(b) > 20:
+        raise XsError(b"EINVAL")
+    for c in b:
+        if c < 48 or c > 57:
+            raise XsError(b"EINVAL")
+    v = int(b)
+    if v >= 1 << 64:
+        raise XsError(b"EINVAL")
+    return v
+
+
+def _log(msg):
+    import sys
+    sys.stderr.write(msg + "\n")
