@@ -13,7 +13,7 @@ PYLIB = os.path.join(ROOT, "pylib")
 
 
 def firmware():
-    fw = os.environ.get("MODXEN_FW")
+    fw = os.environ.get("MODXEN_FIRMWARE")
     if fw:
         return fw
     for cand in ("build/host/micropython", "build/host-domain/micropython"):
@@ -33,7 +33,7 @@ _frozen_fw = []
 def frozen_firmware():
     """A firmware with `xen.domain` frozen in (as on a board: bytecode not in the heap)."""
     if not _frozen_fw:
-        cands = [os.environ.get("MODXEN_FW"), os.path.join(ROOT, "build/host/micropython"),
+        cands = [os.environ.get("MODXEN_FIRMWARE"), os.path.join(ROOT, "build/host/micropython"),
                  os.path.join(ROOT, "build/host-domain/frozen/micropython")]
         for fw in cands:
             if fw and os.path.exists(fw):
@@ -127,6 +127,7 @@ class _MP:
 
 
 @pytest.fixture(scope="session")
-def mp():
-    """Firmware runner: mp.run(code), mp.j(code setting R), mp.exc(code raising)."""
+def dmp():
+    """Firmware runner for the source tree's xen.domain: dmp.run(code), dmp.j(code
+    setting R), dmp.exc(code raising) -> (type name, message)."""
     return _MP

@@ -48,14 +48,14 @@ depends_on = ["netbe"]
 """
 
 
-def load_text(mp, text, tmp_path, name="guest.cfg"):
+def load_text(dmp, text, tmp_path, name="guest.cfg"):
     p = tmp_path / name
     p.write_text(text)
-    return mp.j("from xen.domain import config\nR = config.load(%r)" % str(p))
+    return dmp.j("from xen.domain import config\nR = config.load(%r)" % str(p))
 
 
-def test_full_example(mp, tmp_path):
-    c = load_text(mp, GUEST_CFG, tmp_path)
+def test_full_example(dmp, tmp_path):
+    c = load_text(dmp, GUEST_CFG, tmp_path)
     assert c["name"] == "web-1"
     assert (c["memory"], c["maxmem"], c["vcpus"], c["maxvcpus"]) == (256, 512, 2, 4)
     assert c["cmdline"] == "root=/dev/xvda1 ro console=hvc0 rdinit=/sbin/init"
@@ -75,8 +75,8 @@ def test_full_example(mp, tmp_path):
     assert c["gic_version"] == "v3" and c["tee"] == "optee"
 
 
-def test_passthrough_example(mp, tmp_path):
-    c = load_text(mp, PASSTHROUGH_CFG, tmp_path)
+def test_passthrough_example(dmp, tmp_path):
+    c = load_text(dmp, PASSTHROUGH_CFG, tmp_path)
     assert c["dtdev"] == ["/soc/ethernet@ff0e0000"]
     assert c["irqs"] == [63, 64]
     assert c["iomem"] == [{"start": 0xFF0E0, "number": 1, "gfn": 0xFF0E0},
@@ -90,10 +90,10 @@ def test_passthrough_example(mp, tmp_path):
     assert c["on_poweroff"] == "destroy" and c["cmdline"] == ""
 
 
-def test_dict_same_as_file(mp, tmp_path):
+def test_dict_same_as_file(dmp, tmp_path):
     p = tmp_path / "g.cfg"
     p.write_text(PASSTHROUGH_CFG)
-    r = mp.j(
+    r = dmp.j(
         "from xen.domain import config\n"
         "raw, lines = config.parse(open(%r).read())\n"
         "a = config.load(%r)\n"
@@ -104,8 +104,8 @@ def test_dict_same_as_file(mp, tmp_path):
     assert r[2] == 7  # the text starts with an empty line
 
 
-def test_syntax_details(mp):
-    r = mp.j(r"""
+def test_syntax_details(dmp):
+    r = dmp.j(r"""
 from xen.domain import config
 t = '''a = "x\\ty\\"z\\x41\\101" # c
 b='single "quoted"'
@@ -165,39 +165,39 @@ R = config.parse(t)""")
     ('name = "a"\ndepends_on = "a"\n', 2, "depends_on: a domain cannot depend on itself"),
     ('name = "a"\nmax_grant_frames = 0\n', 2, "max_grant_frames: 0 out of range"),
 ])
-def test_file_errors(mp, tmp_path, text, line, needle):
+def test_file_errors(dmp, tmp_path, text, line, needle):
     p = tmp_path / "bad.cfg"
     if "kernel" not in text:
         text = text + 'kernel = "Image"\n'
     p.write_text(text)
-    name, msg = mp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    name, msg = dmp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
     assert name == "ConfigError"
     assert msg.startswith(str(p) + ":" + str(line) + ": "), msg
     assert needle in msg, msg
 
 
-def test_missing_required(mp, tmp_path):
+def test_missing_required(dmp, tmp_path):
     p = tmp_path / "nokernel.cfg"
     p.write_text('name = "a"\n')
-    name, msg = mp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    name, msg = dmp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
     assert name == "ConfigError" and "kernel: required setting missing" in msg
-    name, msg = mp.exc("from xen.domain import config\nconfig.validate({'kernel': 'x'})")
+    name, msg = dmp.exc("from xen.domain import config\nconfig.validate({'kernel': 'x'})")
     assert msg == "name: required setting missing"
-    name, msg = mp.exc("from xen.domain import config\nconfig.load('/nonexistent/x.cfg')")
+    name, msg = dmp.exc("from xen.domain import config\nconfig.load('/nonexistent/x.cfg')")
     assert name == "ConfigError" and "/nonexistent/x.cfg" in msg and "cannot read" in msg
 
 
-def test_error_is_valueerror_with_key_and_line(mp, tmp_path):
+def test_error_is_valueerror_with_key_and_line(dmp, tmp_path):
     p = tmp_path / "e.cfg"
     p.write_text('name = "a"\nkernel = "k"\n\n\nvcpus = "two"\n')
-    r = mp.j(
+    r = dmp.j(
         "from xen.domain import config\n"
         "try:\n config.load(%r)\n R = None\n"
         "except ValueError as e:\n R = [e.key, e.line, isinstance(e, config.ConfigError)]" % str(p))
     assert r == ["vcpus", 5, True]
 
 
-def test_dict_errors(mp):
+def test_dict_errors(dmp):
     base = "{'name': 'g', 'kernel': 'Image', %s}"
     cases = [
         ("'memory': 1.5", "memory: wrong type float (expected number)"),
@@ -208,13 +208,13 @@ def test_dict_errors(mp):
         ("'seclabel': -1", "seclabel: ssidref out of range"),
     ]
     for extra, needle in cases:
-        name, msg = mp.exc("from xen.domain import config\nconfig.validate(%s)" % (base % extra))
+        name, msg = dmp.exc("from xen.domain import config\nconfig.validate(%s)" % (base % extra))
         assert name == "ConfigError", msg
         assert msg == needle, msg
 
 
-def test_dict_accepts_python_values(mp):
-    r = mp.j(
+def test_dict_accepts_python_values(dmp):
+    r = dmp.j(
         "import io\nfrom xen.domain import config\n"
         "k = io.BytesIO(b'x')\n"
         "c = config.validate({'name': 'g', 'kernel': k, 'seclabel': 12, 'irqs': (40,),"
@@ -237,14 +237,14 @@ def test_dict_accepts_python_values(mp):
     ("/dev/sdc,xvdg", {"vdev": "xvdg", "access": "rw", "devtype": "disk"}),
     ("/dev/sdd,xvdi,w,discard", {"discard": True}),
 ])
-def test_disk_specs(mp, spec, want):
-    r = mp.j("from xen.domain import config\nR = config.validate({'name':'g','kernel':'k','disk':[%r]})['disk'][0]" % spec)
+def test_disk_specs(dmp, spec, want):
+    r = dmp.j("from xen.domain import config\nR = config.validate({'name':'g','kernel':'k','disk':[%r]})['disk'][0]" % spec)
     for k, v in want.items():
         assert r[k] == v, (k, r)
 
 
-def test_table_is_the_single_source(mp):
-    r = mp.j("from xen.domain import config\nR = [[n, d] for n, d, _ in config.doc()]")
+def test_table_is_the_single_source(dmp):
+    r = dmp.j("from xen.domain import config\nR = [[n, d] for n, d, _ in config.doc()]")
     names = [n for n, _ in r]
     for k in ("name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk", "extra", "cmdline",
               "device_tree", "dtdev", "irqs", "iomem", "seclabel", "init_seclabel", "gic_version", "tee",
@@ -253,11 +253,11 @@ def test_table_is_the_single_source(mp):
         assert k in names
     assert len(names) == len(set(names))
     # every table key is accepted by validate and comes back out
-    out = mp.j("from xen.domain import config\nR = sorted(config.validate({'name':'g','kernel':'k'}))")
+    out = dmp.j("from xen.domain import config\nR = sorted(config.validate({'name':'g','kernel':'k'}))")
     assert set(names) <= set(out)
 
 
-def test_small_heap(mp, tmp_path):
+def test_small_heap(dmp, tmp_path):
     # With the package frozen (as on a board) importing and loading a full config
     # must fit a 16 KiB heap; the module itself costs little RAM.
     p = tmp_path / "g.cfg"
@@ -265,7 +265,7 @@ def test_small_heap(mp, tmp_path):
     code = ("import gc\ngc.collect()\na = gc.mem_alloc()\nfrom xen.domain import config\n"
             "gc.collect()\nb = gc.mem_alloc()\nc = config.load(%r)\ngc.collect()\n"
             "print(c['name'], b - a, gc.mem_alloc() - b)" % str(p))
-    name, mod, cfg = mp.run(code, heap=16 * 1024, frozen=True).split()
+    name, mod, cfg = dmp.run(code, heap=16 * 1024, frozen=True).split()
     assert name == "web-1"
     assert int(mod) < 4096, mod
     assert int(cfg) < 4096, cfg
