@@ -38,91 +38,99 @@ def _number(s):
         return None
 
 
-def _tokens(text, err):
-    # yields (kind, value, line); kinds: id num str = += [ ] , ; nl
+def _lines(text):
+    # lines of a string without splitting it all at once
     i = 0
-    n = len(text)
-    line = 1
-    while i < n:
-        c = text[i]
-        if c == "\n":
-            yield ("nl", None, line)
-            line += 1
-            i += 1
-        elif c in " \t\r\f\v":
-            i += 1
-        elif c == "#":
-            j = text.find("\n", i)
-            i = n if j < 0 else j
-        elif c in "=[],;":
-            yield (c, None, line)
-            i += 1
-        elif c == "+" and text[i + 1 : i + 2] == "=":
-            yield ("+=", None, line)
-            i += 2
-        elif c == "'" or c == '"':
-            i += 1
-            buf = []
-            while True:
-                if i >= n or text[i] == "\n":
-                    raise err("unterminated string", line)
-                ch = text[i]
-                if ch == c:
-                    i += 1
-                    break
-                if ch == "\\":
-                    i += 1
-                    e = text[i : i + 1]
-                    if e in _ESC:
-                        buf.append(_ESC[e])
+    while i < len(text):
+        j = text.find("\n", i)
+        j = len(text) if j < 0 else j + 1
+        yield text[i:j]
+        i = j
+
+
+def _tokens(src, err):
+    # src: iterable of lines.  Yields (kind, value, line); kinds: id num str = += [ ] , ; nl eof
+    line = 0
+    for text in src:
+        line += 1
+        i = 0
+        n = len(text)
+        while i < n:
+            c = text[i]
+            if c == "\n" or c == "#":
+                break
+            elif c in " \t\r\f\v":
+                i += 1
+            elif c in "=[],;":
+                yield (c, None, line)
+                i += 1
+            elif c == "+" and text[i + 1 : i + 2] == "=":
+                yield ("+=", None, line)
+                i += 2
+            elif c == "'" or c == '"':
+                i += 1
+                buf = []
+                while True:
+                    if i >= n or text[i] == "\n":
+                        raise err("unterminated string", line)
+                    ch = text[i]
+                    if ch == c:
                         i += 1
-                    elif e == "x":
-                        v = _number("0x" + text[i + 1 : i + 3])
-                        if v is None or len(text[i + 1 : i + 3]) != 2:
-                            raise err("bad \\x escape in string", line)
-                        buf.append(chr(v))
-                        i += 3
-                    elif e and e in "01234567":
-                        j = i
-                        while j < n and j < i + 3 and text[j] in "01234567":
-                            j += 1
-                        buf.append(chr(int(text[i:j], 8)))
-                        i = j
+                        break
+                    if ch == "\\":
+                        i += 1
+                        e = text[i : i + 1]
+                        if e in _ESC:
+                            buf.append(_ESC[e])
+                            i += 1
+                        elif e == "x":
+                            v = _number("0x" + text[i + 1 : i + 3])
+                            if v is None or len(text[i + 1 : i + 3]) != 2:
+                                raise err("bad \\x escape in string", line)
+                            buf.append(chr(v))
+                            i += 3
+                        elif e and e in "01234567":
+                            j = i
+                            while j < n and j < i + 3 and text[j] in "01234567":
+                                j += 1
+                            buf.append(chr(int(text[i:j], 8)))
+                            i = j
+                        else:
+                            raise err("unknown escape \\" + e + " in string", line)
                     else:
-                        raise err("unknown escape \\" + e + " in string", line)
+                        buf.append(ch)
+                        i += 1
+                yield ("str", "".join(buf), line)
+            elif c in _IDCH:
+                j = i
+                while j < n and (text[j] in _IDCH or text[j] == "."):
+                    j += 1
+                word = text[i:j]
+                if c in "0123456789":
+                    v = _number(word)
+                    if v is None:
+                        raise err("bad number " + repr(word), line)
+                    yield ("num", v, line)
                 else:
-                    buf.append(ch)
-                    i += 1
-            yield ("str", "".join(buf), line)
-        elif c in _IDCH:
-            j = i
-            while j < n and (text[j] in _IDCH or text[j] == "."):
-                j += 1
-            word = text[i:j]
-            if c in "0123456789":
-                v = _number(word)
-                if v is None:
-                    raise err("bad number " + repr(word), line)
-                yield ("num", v, line)
+                    if "." in word:
+                        raise err("bad name " + repr(word), line)
+                    yield ("id", word, line)
+                i = j
             else:
-                if "." in word:
-                    raise err("bad name " + repr(word), line)
-                yield ("id", word, line)
-            i = j
-        else:
-            raise err("unexpected character " + repr(c), line)
-    yield ("nl", None, line)
+                raise err("unexpected character " + repr(c), line)
+        yield ("nl", None, line)
     yield ("eof", None, line)
 
 
 def parse(text, fname=None):
-    # xl.cfg text -> (dict of raw values, dict key -> line).  Values are
-    # int, str or list of int/str.  A later `key = v` replaces an earlier one,
-    # `key += v` appends (lists) or concatenates (strings), as xl does.
+    # xl.cfg text (a str, or an iterable of lines such as an open file) ->
+    # (dict of raw values, dict key -> line).  Values are int, str or list of
+    # int/str.  A later `key = v` replaces an earlier one, `key += v` appends
+    # (lists) or concatenates (strings), as xl does.
     def err(msg, line, key=None):
         return ConfigError(msg, key, line, fname)
 
-    toks = _tokens(text, err)
+    toks = _tokens(_lines(text) if isinstance(text, str) else text, err)
     out = {}
     lines = {}
     tok = next(toks)
@@ -178,11 +186,13 @@ def parse(text, fname=None):
 def load(path):
     # Read, parse and validate an xl.cfg file.
     try:
-        with open(path) as f:
-            text = f.read()
+        f = open(path)
     except OSError as e:
         raise ConfigError("cannot read config file (" + str(e) + ")", None, None, path)
-    raw, lines = parse(text, path)
+    try:
+        raw, lines = parse(f, path)
+    finally:
+        f.close()
     return validate(raw, lines, path)
 
 
@@ -495,11 +505,11 @@ def validate(raw, lines=None, fname=None):
     # dict (from parse() or the user) -> normalised dict with every table key.
     if not isinstance(raw, dict):
         raise ConfigError("configuration must be a dict or a file path")
-    known = {}
-    for ent in KEYS:
-        known[ent[0]] = ent
     for key in raw:
-        if key not in known:
+        for ent in KEYS:
+            if ent[0] == key:
+                break
+        else:
             raise _key_error("unknown setting", key, lines, fname)
     cfg = {}
     for name, kind, lo, hi, default, doc in KEYS:
