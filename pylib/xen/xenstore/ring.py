@@ -59,6 +59,7 @@ class Ring:
         self.req_cons = _u32("<I", p, REQ_CONS)[0]
         self.rsp_prod = _u32("<I", p, RSP_PROD)[0]
         _p32("<I", p, SERVER_FEATURES, FEATURES)
+        self.busy = False
         self.stats_in = 0
         self.stats_out = 0
 
@@ -91,10 +92,13 @@ class Ring:
         _p32("<I", p, SERVER_FEATURES, FEATURES)
         _p32("<I", p, CONNECTION, CONNECTED)
 
-    def service(self):
-        """Move bytes both ways until nothing more can move. Returns False
-        once the ring is stopped."""
+    def service(self, budget=32):
+        """Move bytes both ways until nothing more can move, handling at most
+        `budget` requests (so one flooding guest cannot starve the others:
+        the caller services its rings round-robin while any has `busy`
+        set). Returns False once the ring is stopped."""
         p = self.page
+        self.busy = False
         kick = False
         if _u32("<I", p, CONNECTION)[0] == RECONNECT:
             self._reconnect()
@@ -184,7 +188,10 @@ class Ring:
                 if msg is not None:
                     store.process(conn, msg)
                     moved = True
-            if not moved:
+                    budget -= 1
+                    if budget <= 0:
+                        self.busy = True
+            if not moved or self.busy:
                 break
         if kick:
             self.notify()

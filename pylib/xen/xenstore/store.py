@@ -111,6 +111,45 @@ def perms_from_strings(items):
     return tuple(out)
 
 
+SHARDS = 64     # the path dict is split: no huge contiguous table to grow
+
+
+class Tree:
+    """path -> node, as SHARDS dicts chosen by hash(path): a large store
+    never needs one big contiguous allocation (MicroPython's heap does not
+    move objects, so a single dict's growth fails early on a fragmented
+    heap). Hot paths index self.sh directly."""
+
+    def __init__(self):
+        self.sh = [{} for _ in range(SHARDS)]
+
+    def get(self, p):
+        return self.sh[hash(p) & (SHARDS - 1)].get(p)
+
+    def __getitem__(self, p):
+        return self.sh[hash(p) & (SHARDS - 1)][p]
+
+    def __setitem__(self, p, n):
+        self.sh[hash(p) & (SHARDS - 1)][p] = n
+
+    def __delitem__(self, p):
+        del self.sh[hash(p) & (SHARDS - 1)][p]
+
+    def __contains__(self, p):
+        return p in self.sh[hash(p) & (SHARDS - 1)]
+
+    def __len__(self):
+        n = 0
+        for d in self.sh:
+            n += len(d)
+        return n
+
+    def __iter__(self):
+        for d in self.sh:
+            for p in d:
+                yield p
+
+
 class Domain:
     """Accounting and lifecycle of one domid."""
 
@@ -202,7 +241,8 @@ class XenStore:
         self.special = {}
         for s in SPECIAL:
             self.special[s] = (0,)      # n0: dom0 only
-        self.tree = {}
+        self.tree = Tree()
+        self._sh = self.tree.sh
         self.tree[b"/"] = [b"", (0,), [], 0, 0]
         self._charge(0, 1, self._cost(b"/", self.tree[b"/"]))
         self.counts = {}        # quota name -> times hit
@@ -454,14 +494,14 @@ class XenStore:
     # ------------------------------------------------ tree and overlays
     def _get(self, tx, path):
         if tx is None:
-            return self.tree.get(path)
+            return self._sh[hash(path) & 63].get(path)
         w = tx.writes
         if path in w:
             return w[path]
         r = tx.reads
         if path in r:
             return r[path]      # repeatable reads: the node first seen
-        n = self.tree.get(path)
+        n = self._sh[hash(path) & 63].get(path)
         r[path] = n
         return n
 
@@ -488,7 +528,7 @@ class XenStore:
         if not self.ntx:
             return n
         c = [n[V], n[P], list(n[C]), n[G], n[CB]]
-        self.tree[path] = c
+        self._sh[hash(path) & 63][path] = c
         return c
 
     def _writable(self, tx, path, n):
@@ -562,7 +602,7 @@ class XenStore:
             node = [value if i == 0 else b"", perms, [], gen, 0]
             if tx is None:
                 self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
-                self.tree[q] = node
+                self._sh[hash(q) & 63][q] = node
                 self._charge(owner, 1, self._cost(q, node))
             else:
                 tx.writes[q] = node
@@ -590,7 +630,7 @@ class XenStore:
                 stack.append(base + c)
         if tx is None:
             for q, n in gone:
-                del self.tree[q]
+                del self._sh[hash(q) & 63][q]
                 self._charge(n[P][0] >> 2, -1, -self._cost(q, n))
         else:
             w = tx.writes
@@ -893,7 +933,7 @@ class XenStore:
         ws = self.watches
         if not ws:
             return
-        node = self.tree.get(path)
+        node = self._sh[hash(path) & 63].get(path)
         perms = node[P] if node is not None else oldperms
         if rm:
             # A deletion is also visible to whoever may read the parent.
@@ -983,10 +1023,10 @@ class XenStore:
             return None
         if tx.failed is not None:
             raise XsError(tx.failed)
-        tree = self.tree
+        sh = self._sh
         reads = tx.reads
         for path in reads:
-            if tree.get(path) is not reads[path]:
+            if sh[hash(path) & 63].get(path) is not reads[path]:
                 raise XsError(b"EAGAIN")
         w = tx.writes
         if not w:
@@ -1001,15 +1041,16 @@ class XenStore:
         gen = self._next_gen()
         for path in w:
             new = w[path]
-            old = tree.get(path)
+            d = sh[hash(path) & 63]
+            old = d.get(path)
             if old is not None:
                 self._charge(old[P][0] >> 2, -1, -self._cost(path, old))
             if new is None:
                 if old is not None:
-                    del tree[path]
+                    del d[path]
             else:
                 new[G] = gen
-                tree[path] = new
+                d[path] = new
                 self._charge(new[P][0] >> 2, 1, self._cost(path, new))
         seen = set()
         for ev in tx.events:
@@ -1085,10 +1126,9 @@ class XenStore:
     def _purge_domid(self, domid):
         tree = self.tree
         doomed = []
-        for path in tree:
-            perms = tree[path][P]
-            if perms[0] >> 2 == domid:
-                if path != b"/":
+        for d in self._sh:
+            for path in d:
+                if d[path][P][0] >> 2 == domid and path != b"/":
                     doomed.append(path)
         # Delete top-most first; descendants go with them.
         doomed.sort(key=len)
@@ -1105,7 +1145,7 @@ class XenStore:
             root[P] = (0,) + root[P][1:]
             self._charge(0, 1, self._cost(b"/", root))
         # Revoke its entries in the ACLs that remain.
-        for path in list(tree):
+        for path in [q for d in self._sh for q in d if len(d[q][P]) > 1]:
             n = tree[path]
             perms = n[P]
             if len(perms) > 1:
