@@ -3477,6 +3477,53 @@ static mp_obj_t sim_devices_fn(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(sim_devices_obj, sim_devices_fn);
 
+// Raw ABI access for tests: the scratch area and a bare hypercall, so a
+// test can marshal structs the binding never sends (wrong interface
+// versions, bad guest handles, sub-ops the binding does not use).
+static mp_obj_t sim_scratch_addr(void) {
+    return mp_obj_new_int_from_ull((uintptr_t)sim_scratch);
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(sim_scratch_addr_obj, sim_scratch_addr);
+
+static size_t scratch_range(mp_obj_t off_in, size_t n) {
+    mp_int_t off = mp_obj_get_int(off_in);
+    if (off < 0 || (size_t)off > XENHV_SCRATCH_SIZE || n > XENHV_SCRATCH_SIZE - (size_t)off) {
+        mp_raise_ValueError(MP_ERROR_TEXT("outside the scratch area"));
+    }
+    return (size_t)off;
+}
+
+static mp_obj_t sim_scratch_write(mp_obj_t off_in, mp_obj_t data) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(data, &b, MP_BUFFER_READ);
+    size_t off = scratch_range(off_in, b.len);
+    memcpy(sim_scratch + off, b.buf, b.len);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(sim_scratch_write_obj, sim_scratch_write);
+
+static mp_obj_t sim_scratch_read(mp_obj_t off_in, mp_obj_t n_in) {
+    mp_int_t n = mp_obj_get_int(n_in);
+    if (n < 0) {
+        mp_raise_ValueError(MP_ERROR_TEXT("negative size"));
+    }
+    size_t off = scratch_range(off_in, (size_t)n);
+    return mp_obj_new_bytes(sim_scratch + off, (size_t)n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_2(sim_scratch_read_obj, sim_scratch_read);
+
+// hypercall(op, a1=0, ..., a5=0) -> the raw return value (negative Xen errno
+// on failure; nothing is raised).
+static mp_obj_t sim_hypercall(size_t n_args, const mp_obj_t *args) {
+    unsigned long a[5] = { 0, 0, 0, 0, 0 };
+    for (size_t i = 1; i < n_args; i++) {
+        a[i - 1] = (unsigned long)mp_obj_int_get_uint_checked(args[i]);
+    }
+    long rc = xenhv_hypercall((unsigned int)mp_obj_get_int(args[0]), a[0], a[1], a[2], a[3], a[4]);
+    return mp_obj_new_int_from_ll(rc);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(sim_hypercall_obj, 1, 6, sim_hypercall);
+
 static const mp_rom_map_elem_t sim_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_sim) },
     { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&sim_reset_obj) },
@@ -3500,6 +3547,10 @@ static const mp_rom_map_elem_t sim_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_mappings), MP_ROM_PTR(&sim_mappings_obj) },
     { MP_ROM_QSTR(MP_QSTR_devices), MP_ROM_PTR(&sim_devices_obj) },
     { MP_ROM_QSTR(MP_QSTR_GuestPage), MP_ROM_PTR(&sim_guestpage_type) },
+    { MP_ROM_QSTR(MP_QSTR_scratch_addr), MP_ROM_PTR(&sim_scratch_addr_obj) },
+    { MP_ROM_QSTR(MP_QSTR_scratch_write), MP_ROM_PTR(&sim_scratch_write_obj) },
+    { MP_ROM_QSTR(MP_QSTR_scratch_read), MP_ROM_PTR(&sim_scratch_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_hypercall), MP_ROM_PTR(&sim_hypercall_obj) },
 };
 static MP_DEFINE_CONST_DICT(sim_globals, sim_globals_table);
 
