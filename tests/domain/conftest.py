@@ -31,21 +31,25 @@ _frozen_fw = []
 
 
 def frozen_firmware():
-    """A firmware with `xen.domain` frozen in (as on a board: bytecode not in the heap)."""
+    """A firmware with `xen.domain` frozen in (as on a board: bytecode not in the heap),
+    built after the last change to pylib/xen/domain (a stale one would test old code)."""
     if not _frozen_fw:
+        src = os.path.join(PYLIB, "xen", "domain")
+        newest = max(os.path.getmtime(os.path.join(src, f)) for f in os.listdir(src) if f.endswith(".py"))
         cands = [os.environ.get("MODXEN_FIRMWARE"), os.path.join(ROOT, "build/host/micropython"),
                  os.path.join(ROOT, "build/host-domain/frozen/micropython")]
         for fw in cands:
-            if fw and os.path.exists(fw):
-                p = subprocess.run([fw, "-c", "import xen.domain.config, xen.domain.fdt"],
-                                   capture_output=True, env=dict(os.environ, MICROPYPATH=".frozen"))
-                if p.returncode == 0:
-                    _frozen_fw.append(fw)
-                    break
+            if not fw or not os.path.exists(fw) or os.path.getmtime(fw) < newest:
+                continue
+            p = subprocess.run([fw, "-c", "import xen.domain.config, xen.domain.fdt"],
+                               capture_output=True, env=dict(os.environ, MICROPYPATH=".frozen"))
+            if p.returncode == 0:
+                _frozen_fw.append(fw)
+                break
         else:
             _frozen_fw.append(None)
     if _frozen_fw[0] is None:
-        pytest.skip("no firmware with xen.domain frozen in (make host)")
+        pytest.skip("no firmware with an up-to-date frozen xen.domain (make host)")
     return _frozen_fw[0]
 
 

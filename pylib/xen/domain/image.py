@@ -47,7 +47,12 @@ def _readfull(f, buf):
     return got
 
 
-class _Src(io.IOBase):
+# io.IOBase gives Python streams the C stream protocol deflate needs; ports
+# built without it can still load raw images.
+_IOBase = getattr(io, "IOBase", object)
+
+
+class _Src(_IOBase):
     # A readable stream for deflate and CRC: replays `head`, reads at most
     # `limit` bytes of `f`, and keeps the CRC-32 of what passed through.
     def __init__(self, f, head=b"", limit=None, crc=False):
@@ -232,8 +237,12 @@ def _gunzip(img, stream):
     # The window is 1 << wbits bytes of heap: 32 KiB for ordinary gzip files.
     # Images compressed with a smaller window (zlib wbits 16+9..16+14) can be
     # opened with window_bits=9..14 to fit a small heap.
-    import deflate
-
+    try:
+        import deflate
+    except ImportError:
+        raise img._err("gzip image, but this firmware has no deflate module")
+    if _IOBase is object:
+        raise img._err("gzip image, but this firmware has no io.IOBase for deflate")
     img._body = deflate.DeflateIO(stream, deflate.GZIP, img._wbits)
     img._gz = True
 
