@@ -40,6 +40,11 @@ QUOTA_DEFAULTS = {
     "path-max": wire.REL_PATH_MAX,
 }
 
+_QNAMES = {}
+for _k in QUOTA_DEFAULTS:
+    _QNAMES[_k.encode()] = _k
+del _k
+
 _OK = b"OK\x00"
 _DIGITS = b"0123456789"
 _NAMECHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@")
@@ -167,6 +172,7 @@ class Domain:
         self.features = 0
         self.quota = None       # per-domain overrides: dict or None
         self.dropped = 0        # watch events dropped for this domain
+        self.hits = 0           # quota hits
 
 
 class Conn:
@@ -190,6 +196,7 @@ class Conn:
         self.next_tx = 1
         self.closed = False
         self.io = None          # transport object (has flush())
+        self.dirty = False      # listed in XenStore.dirty
 
     def pop(self):
         """Take the next queued packet (transport side)."""
@@ -301,8 +308,13 @@ class XenStore:
         return self.quota[name]
 
     def _hit(self, dom, name, err):
+        """Count a quota hit; log the first and then every 1000th per
+        domain (a guest must not be able to flood the log)."""
         self.counts[name] = self.counts.get(name, 0) + 1
-        self.log("xenstore: domain %d hit quota %s (%d)" % (dom.domid, name, self._q(dom, name)))
+        dom.hits += 1
+        if dom.hits % 1000 == 1:
+            self.log("xenstore: domain %d hit quota %s (%d), %d hits so far"
+                     % (dom.domid, name, self._q(dom, name), dom.hits))
         return XsError(err)
 
     # ------------------------------------------------------- connections
@@ -394,7 +406,8 @@ class XenStore:
         self._queue(conn, _pack(_HDR, rtype, req_id, tx_id, len(r)) + r, True)
 
     def _queue(self, conn, pkt, reply):
-        if not conn.out:
+        if not conn.dirty:
+            conn.dirty = True
             self.dirty.append(conn)
         conn.out.append(pkt)
         n = len(pkt)
@@ -407,6 +420,8 @@ class XenStore:
         d = self.dirty
         if d:
             self.dirty = []
+            for c in d:
+                c.dirty = False
         return d
 
     # ------------------------------------------------------------- paths
@@ -1111,8 +1126,9 @@ class XenStore:
         d.conn = None
         if c is not None:
             self.disconnect(c)
-            if c in self.dirty:
+            if c.dirty:
                 self.dirty.remove(c)
+                c.dirty = False
         self.actions.append(("release", domid))
         # Other domains' targets pointing at it lose that.
         for o in self.domains.values():
@@ -1200,7 +1216,7 @@ class XenStore:
         parts = payload.rstrip(b"\x00").split(b"\x00")
         cmd = parts[0]
         if cmd == b"print":
-            self.log("xenstore: " + " ".join(x.decode() for x in parts[1:]))
+            self.log("xenstore: %r" % (parts[1:],))
             return None
         if cmd == b"check":
             self.check()
@@ -1235,8 +1251,8 @@ class XenStore:
         a = payload[:-1].split(b"\x00") if payload[-1] == 0 else None
         if a is None or len(a) > 2:
             raise XsError(b"EINVAL")
-        name = a[-1].decode()
-        if name not in QUOTA_DEFAULTS:
+        name = _QNAMES.get(a[-1])
+        if name is None:
             raise XsError(b"EINVAL")
         if len(a) == 2:
             d = self.domains.get(_uint(a[0]))
@@ -1252,8 +1268,8 @@ class XenStore:
         a = payload[:-1].split(b"\x00")
         if len(a) not in (2, 3):
             raise XsError(b"EINVAL")
-        name = a[-2].decode()
-        if name not in QUOTA_DEFAULTS:
+        name = _QNAMES.get(a[-2])
+        if name is None:
             raise XsError(b"EINVAL")
         val = _uint(a[-1])
         if len(a) == 3:

@@ -1,0 +1,16 @@
+"""Fuzz the core with >= 100k random and mutated messages per run."""
+import os
+import random
+
+from conftest import mp_json
+
+N = int(os.environ.get("XS_FUZZ_MESSAGES", "100000"))
+
+
+def test_fuzz_core():
+    seed = int(os.environ.get("XS_FUZZ_SEED", random.randrange(1 << 30)))
+    res = mp_json("import xsfuzz\nemit(xsfuzz.run(%d, %d))\n" % (N, seed), timeout=300)
+    assert res["messages"] == N >= 100000, res
+    assert res["peak_bytes"] < 1500000, (seed, res)
+    assert res["nodes"] < 2000, (seed, res)
+    print("fuzz seed", seed, res)
