@@ -172,7 +172,7 @@ class Domain:
         self.features = 0
         self.quota = None       # per-domain overrides: dict or None
         self.dropped = 0        # watch events dropped for this domain
-        self.hits = 0           # quota hits
+        self.hits = {}          # quota name -> hits
 
 
 class Conn:
@@ -309,12 +309,13 @@ class XenStore:
 
     def _hit(self, dom, name, err):
         """Count a quota hit; log the first and then every 1000th per
-        domain (a guest must not be able to flood the log)."""
+        domain and quota (a guest must not be able to flood the log)."""
         self.counts[name] = self.counts.get(name, 0) + 1
-        dom.hits += 1
-        if dom.hits % 1000 == 1:
+        n = dom.hits.get(name, 0) + 1
+        dom.hits[name] = n
+        if n % 1000 == 1:
             self.log("xenstore: domain %d hit quota %s (%d), %d hits so far"
-                     % (dom.domid, name, self._q(dom, name), dom.hits))
+                     % (dom.domid, name, self._q(dom, name), n))
         return XsError(err)
 
     # ------------------------------------------------------- connections
