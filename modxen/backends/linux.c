@@ -1,0 +1,324 @@
+// modxen backend for a Linux dom0: the kernel's Xen device files.
+//
+//   /dev/xen/hypercall  mmap gives hypercall-safe (locked, never migrated)
+//                       memory: the scratch area lives there
+//   /dev/xen/privcmd    IOCTL_PRIVCMD_HYPERCALL issues a hypercall;
+//                       mmap + IOCTL_PRIVCMD_MMAPBATCH_V2 maps guest frames
+//   /dev/xen/evtchn     dom0's own event channels; a reader thread turns
+//                       fired ports into modxen_upcall()
+//
+// Errors: the kernel hands Xen's negative return values back as errno, and
+// Xen's errno numbering is Linux's, so -errno is already a Xen errno.
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "xenhv.h"
+
+#ifdef MODXEN_FORCED_ARM_ABI
+#error "the linux backend talks to the running kernel: build it for the dom0's own ABI"
+#endif
+
+// Linux's uapi headers for the two devices (linux-libc-dev). <xen/privcmd.h>
+// takes domid_t and xen_pfn_t from <xen/interface/xen.h>, which the shim in
+// backends/linux/ maps onto Xen's own public headers.
+#include <xen/privcmd.h>
+#include <xen/evtchn.h>
+
+#define XEN_PAGE 4096u
+
+const char xenhv_backend_name[] = "linux";
+
+static int privcmd_fd = -1;
+static int evtchn_fd = -1;
+static uint8_t *scratch;
+static pthread_t interp_thread;
+static pthread_t reader_thread;
+static bool reader_running;
+static int wake_signal;
+
+// Fallback when /dev/xen/hypercall is missing (kernels before 4.18): locked
+// private memory, which Linux does not migrate while it stays locked.
+static uint8_t fallback_scratch[XENHV_SCRATCH_SIZE] __attribute__((aligned(XEN_PAGE)));
+
+static int open_dev(const char *path) {
+    int fd;
+    do {
+        fd = open(path, O_RDWR | O_CLOEXEC);
+    } while (fd < 0 && errno == EINTR);
+    return fd < 0 ? -errno : fd;
+}
+
+uint8_t *xenhv_scratch(void) {
+    if (scratch != NULL) {
+        return scratch;
+    }
+    // The binding may fill the scratch area before its first hypercall, so
+    // this works before xenhv_init().
+    int fd = open_dev("/dev/xen/hypercall");
+    if (fd >= 0) {
+        void *p = mmap(NULL, XENHV_SCRATCH_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+        close(fd);   // the mapping keeps the buffer
+        if (p != MAP_FAILED) {
+            scratch = p;
+            return scratch;
+        }
+    }
+    mlock(fallback_scratch, sizeof(fallback_scratch));
+    scratch = fallback_scratch;
+    return scratch;
+}
+
+/******************************************************************************/
+// Waking the interpreter.
+//
+// The upcall arrives on the reader thread. A signal without SA_RESTART makes
+// whatever the interpreter thread is blocked in (stdin read, time.sleep's
+// select, select.poll) return EINTR; the unix port then runs
+// mp_handle_pending(), which runs the scheduled upcall node.
+
+static void wake_handler(int sig) {
+    (void)sig;
+}
+
+void xenhv_wake(void) {
+    if (wake_signal != 0 && !pthread_equal(pthread_self(), interp_thread)) {
+        pthread_kill(interp_thread, wake_signal);
+    }
+}
+
+static void *reader_main(void *arg) {
+    (void)arg;
+    uint32_t ports[64];
+    for (;;) {
+        ssize_t n = read(evtchn_fd, ports, sizeof(ports));
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN) {
+                continue;
+            }
+            if (errno == EFBIG) {
+                // The kernel's ring overflowed. Every port stays masked until
+                // the binding unmasks it, so this means events were read too
+                // slowly; reset the ring and go on.
+                ioctl(evtchn_fd, IOCTL_EVTCHN_RESET, 0);
+                continue;
+            }
+            break;   // device gone: no more upcalls
+        }
+        for (size_t i = 0; i < (size_t)n / sizeof(ports[0]); i++) {
+            modxen_upcall(ports[i]);
+        }
+    }
+    reader_running = false;
+    return NULL;
+}
+
+int xenhv_init(void) {
+    if (privcmd_fd >= 0 && evtchn_fd >= 0 && reader_running) {
+        return 0;
+    }
+    if (privcmd_fd < 0) {
+        int fd = open_dev("/dev/xen/privcmd");
+        if (fd < 0) {
+            return fd;
+        }
+        privcmd_fd = fd;
+    }
+    if (evtchn_fd < 0) {
+        int fd = open_dev("/dev/xen/evtchn");
+        if (fd < 0) {
+            return fd;
+        }
+        evtchn_fd = fd;
+    }
+    xenhv_scratch();
+
+    if (wake_signal == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = wake_handler;
+        sigemptyset(&sa.sa_mask);
+        sa.sa_flags = 0;   // no SA_RESTART: blocked syscalls must see EINTR
+        int sig = SIGRTMIN + 6;
+        if (sigaction(sig, &sa, NULL) != 0) {
+            return -errno;
+        }
+        interp_thread = pthread_self();
+        wake_signal = sig;
+    }
+
+    if (!reader_running) {
+        // The reader thread takes no signals: they all belong to the
+        // interpreter (its wake-up, Ctrl-C, the GC's thread signal).
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_BLOCK, &all, &old);
+        reader_running = true;
+        int rc = pthread_create(&reader_thread, NULL, reader_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            reader_running = false;
+            return -rc;
+        }
+        pthread_detach(reader_thread);
+    }
+    return 0;
+}
+
+/******************************************************************************/
+// Hypercalls.
+
+long xenhv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+    unsigned long a3, unsigned long a4, unsigned long a5) {
+    if (privcmd_fd < 0) {
+        int rc = xenhv_init();
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    struct privcmd_hypercall call = {
+        .op = op,
+        .arg = { a1, a2, a3, a4, a5 },
+    };
+    long rc;
+    do {
+        rc = ioctl(privcmd_fd, IOCTL_PRIVCMD_HYPERCALL, &call);
+    } while (rc < 0 && errno == EINTR);
+    // A hypercall that Linux had to preempt for a signal is restarted by the
+    // kernel itself; EINTR only means it never started.
+    return rc < 0 ? -errno : rc;
+}
+
+/******************************************************************************/
+// Foreign memory.
+
+int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
+    size_t n, bool writable, void **addr) {
+    if (n == 0 || n > UINT32_MAX / XEN_PAGE) {
+        return -EINVAL;
+    }
+    if (privcmd_fd < 0) {
+        int rc = xenhv_init();
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    size_t len = n * XEN_PAGE;
+    int prot = PROT_READ | (writable ? PROT_WRITE : 0);
+    void *p = mmap(NULL, len, prot, MAP_SHARED, privcmd_fd, 0);
+    if (p == MAP_FAILED) {
+        return -errno;
+    }
+    memset(errs, 0, n * sizeof(*errs));
+    struct privcmd_mmapbatch_v2 batch = {
+        .num = (unsigned int)n,
+        .dom = domid,
+        .addr = (uintptr_t)p,
+        .arr = gfns,
+        .err = errs,
+    };
+    int rc;
+    do {
+        rc = ioctl(privcmd_fd, IOCTL_PRIVCMD_MMAPBATCH_V2, &batch);
+    } while (rc < 0 && errno == EINTR);
+    int err = rc < 0 ? -errno : 0;
+    // The ioctl can succeed with some frames refused: those carry their own
+    // error and the whole mapping is given up.
+    for (size_t i = 0; i < n; i++) {
+        if (errs[i] != 0) {
+            if (err == 0 || err == -ENOENT) {
+                err = errs[i];
+            }
+            break;
+        }
+    }
+    if (err != 0) {
+        munmap(p, len);
+        return err;
+    }
+    *addr = p;
+    return 0;
+}
+
+int xenhv_unmap_foreign(void *addr, size_t n) {
+    // Replacing the privcmd mapping drops it (Linux unmaps the guest frames
+    // when the area goes) and leaves inert private pages in its place.
+    void *p = mmap(addr, n * XEN_PAGE, PROT_READ | PROT_WRITE,
+        MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    return p == MAP_FAILED ? -errno : 0;
+}
+
+void xenhv_release_va(void *addr, size_t n) {
+    munmap(addr, n * XEN_PAGE);
+}
+
+/******************************************************************************/
+// Event channels.
+
+static int evtchn_ioctl(unsigned long req, void *arg) {
+    if (evtchn_fd < 0) {
+        int rc = xenhv_init();
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    int rc;
+    do {
+        rc = ioctl(evtchn_fd, req, arg);
+    } while (rc < 0 && errno == EINTR);
+    return rc < 0 ? -errno : rc;
+}
+
+int xenhv_evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port) {
+    struct ioctl_evtchn_bind_interdomain b = {
+        .remote_domain = remote_dom,
+        .remote_port = remote_port,
+    };
+    return evtchn_ioctl(IOCTL_EVTCHN_BIND_INTERDOMAIN, &b);
+}
+
+int xenhv_evtchn_bind_virq(uint32_t virq) {
+    struct ioctl_evtchn_bind_virq b = { .virq = virq };
+    return evtchn_ioctl(IOCTL_EVTCHN_BIND_VIRQ, &b);
+}
+
+int xenhv_evtchn_alloc_unbound(domid_t remote_dom) {
+    struct ioctl_evtchn_bind_unbound_port b = { .remote_domain = remote_dom };
+    return evtchn_ioctl(IOCTL_EVTCHN_BIND_UNBOUND_PORT, &b);
+}
+
+int xenhv_evtchn_notify(evtchn_port_t port) {
+    struct ioctl_evtchn_notify b = { .port = port };
+    int rc = evtchn_ioctl(IOCTL_EVTCHN_NOTIFY, &b);
+    return rc < 0 ? rc : 0;
+}
+
+int xenhv_evtchn_unmask(evtchn_port_t port) {
+    if (evtchn_fd < 0) {
+        return -EBADF;
+    }
+    // Writing a port number to the device re-enables its delivery.
+    uint32_t p = port;
+    ssize_t n;
+    do {
+        n = write(evtchn_fd, &p, sizeof(p));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        return -errno;
+    }
+    return n == sizeof(p) ? 0 : -EIO;
+}
+
+int xenhv_evtchn_close(evtchn_port_t port) {
+    // Unbinding through the device also closes the port in Xen.
+    struct ioctl_evtchn_unbind b = { .port = port };
+    int rc = evtchn_ioctl(IOCTL_EVTCHN_UNBIND, &b);
+    return rc < 0 ? rc : 0;
+}
