@@ -33,6 +33,7 @@
 
 #include "py/runtime.h"
 #include "py/objstr.h"
+#include "py/objarray.h"
 
 #include "xenhv.h"
 #include <xen/errno.h>
@@ -3083,6 +3084,16 @@ static mp_obj_t guestpage_unary_op(mp_unary_op_t op, mp_obj_t self_in) {
     return MP_OBJ_NULL;
 }
 
+// g[i], g[i] = v, g[a:b] and g[a:b] = data, as a memoryview of the frame.
+static mp_obj_t guestpage_subscr(mp_obj_t self_in, mp_obj_t index, mp_obj_t value) {
+    sim_guestpage_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (self->addr == NULL) {
+        mp_raise_ValueError(MP_ERROR_TEXT("guest page closed"));
+    }
+    mp_obj_t mv = mp_obj_new_memoryview('B' | MP_OBJ_ARRAY_TYPECODE_FLAG_RW, PG, self->addr);
+    return mp_obj_subscr(mv, index, value);
+}
+
 static const mp_rom_map_elem_t guestpage_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&guestpage_close_obj) },
     { MP_ROM_QSTR(MP_QSTR___del__), MP_ROM_PTR(&guestpage_close_obj) },
@@ -3096,6 +3107,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     MP_QSTR_GuestPage,
     MP_TYPE_FLAG_NONE,
     unary_op, guestpage_unary_op,
+    subscr, guestpage_subscr,
     buffer, guestpage_get_buffer,
     locals_dict, &guestpage_locals
     );

@@ -176,3 +176,17 @@ mv[0:4] = b'junk'             # lands in inert memory, not in the guest
 emit([bytes(sim.guest_map(d, 0x40000))[0:4] == bytes(4), sim.domain(d)['mapped']])
 """)
     assert r == [True, 0]
+
+
+def test_guest_page_indexing(mp):
+    r = mp.json(MEM + """
+_xen.max_mem(d, 64)
+_xen.populate_physmap(d, [0x40000])
+g = sim.guest_map(d, 0x40000)
+g[0] = 7
+g[10:13] = b'abc'
+m = _xen.map(d, 0x40000)
+g.close()
+emit([list(memoryview(m)[0:1]), bytes(memoryview(m)[10:13]).decode(), len(g), err(lambda: g[0])])
+""")
+    assert r == [[7], "abc", 0, "ValueError"]
