@@ -16,6 +16,8 @@
 #include "py/stream.h"
 #include "py/mperrno.h"
 #include "py/objint.h"
+#include "py/mpthread.h"
+#include "py/objarray.h"
 
 // MicroPython renamed NORETURN to MP_NORETURN after 1.25.
 #ifndef MP_NORETURN
@@ -59,6 +61,30 @@ static const errno_map_t errno_map[] = {
     #undef XEN_ERRNO
 };
 
+// _xen.errorcode: host errno -> Xen's name for it, for every Xen error (the
+// errno module of a small port knows only a few names).
+static const mp_rom_map_elem_t errorcode_table[] = {
+    #define XEN_ERRNO(name, value) { MP_ROM_INT(name), MP_ROM_QSTR(MP_QSTR_##name) },
+    #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
+    #include <zephyr/xen/public/errno.h>
+    #else
+    #include <xen/errno.h>
+    #endif
+    #undef XEN_ERRNO
+};
+// Keys are ints, so not MP_DEFINE_CONST_DICT (which promises qstr keys).
+static const mp_obj_dict_t errorcode_dict = {
+    .base = { &mp_type_dict },
+    .map = {
+        .all_keys_are_qstrs = 0,
+        .is_fixed = 1,
+        .is_ordered = 1,
+        .used = MP_ARRAY_SIZE(errorcode_table),
+        .alloc = MP_ARRAY_SIZE(errorcode_table),
+        .table = (mp_map_elem_t *)(mp_rom_map_elem_t *)errorcode_table,
+    },
+};
+
 static int host_errno(long xen_err) {
     for (size_t i = 0; i < MP_ARRAY_SIZE(errno_map); i++) {
         if (errno_map[i].xen == xen_err) {
@@ -68,8 +94,19 @@ static int host_errno(long xen_err) {
     return MP_EIO;
 }
 
+// OSError(errno) when MicroPython can name the errno itself (it prints
+// "[Errno 2] ENOENT"), else OSError(errno, 'ENAME') from Xen's table.
+static MP_NORETURN void raise_errno(int host) {
+    mp_map_elem_t *e = mp_map_lookup((mp_map_t *)&errorcode_dict.map, MP_OBJ_NEW_SMALL_INT(host), MP_MAP_LOOKUP);
+    if (e == NULL || mp_errno_to_str(MP_OBJ_NEW_SMALL_INT(host)) != MP_QSTRnull) {
+        mp_raise_OSError(host);
+    }
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(host), e->value };
+    nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
+}
+
 static MP_NORETURN void raise_xen(long rc) {
-    mp_raise_OSError(host_errno(-rc));
+    raise_errno(host_errno(-rc));
 }
 
 static long check(long rc) {
@@ -115,6 +152,71 @@ static uint64_t arg_u64(mp_obj_t o) {
 static mp_obj_t new_u64(uint64_t v) {
     return mp_obj_new_int_from_ull(v);
 }
+
+/******************************************************************************/
+// The binding lock. The hypercall scratch area and the port table are shared
+// by every thread; calls into _xen from several Python threads (the unix port
+// has no GIL) take this recursive lock. Module functions are wrapped once, in
+// the globals table, by `locked_fun` objects.
+
+#if MICROPY_PY_THREAD
+static mp_thread_mutex_t binding_mutex;
+static void *volatile binding_owner;
+static unsigned binding_depth;
+
+static void binding_lock(void) {
+    void *me = mp_thread_get_state();
+    if (binding_owner == me) {
+        binding_depth++;
+        return;
+    }
+    MP_THREAD_GIL_EXIT();
+    mp_thread_mutex_lock(&binding_mutex, 1);
+    MP_THREAD_GIL_ENTER();
+    binding_owner = me;
+    binding_depth = 1;
+}
+
+static void binding_unlock(void) {
+    if (--binding_depth == 0) {
+        binding_owner = NULL;
+        mp_thread_mutex_unlock(&binding_mutex);
+    }
+}
+#else
+static inline void binding_lock(void) {
+}
+static inline void binding_unlock(void) {
+}
+#endif
+
+typedef struct _locked_fun_obj_t {
+    mp_obj_base_t base;
+    mp_rom_obj_t fun;
+} locked_fun_obj_t;
+
+static mp_obj_t locked_fun_call(mp_obj_t self_in, size_t n_args, size_t n_kw, const mp_obj_t *args) {
+    const locked_fun_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    binding_lock();
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_obj_t ret = mp_call_function_n_kw(MP_OBJ_FROM_PTR(self->fun), n_args, n_kw, args);
+        nlr_pop();
+        binding_unlock();
+        return ret;
+    }
+    binding_unlock();
+    nlr_jump(nlr.ret_val);
+}
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    locked_fun_type,
+    MP_QSTR_function,
+    MP_TYPE_FLAG_BINDS_SELF,
+    call, locked_fun_call
+    );
+
+#define LOCKED(f) static const locked_fun_obj_t f##_locked = { { &locked_fun_type }, MP_ROM_PTR(&f##_obj) }
 
 /******************************************************************************/
 // Hypervisor information.
@@ -194,7 +296,6 @@ static mp_obj_t domaininfo_dict(const struct xen_domctl_getdomaininfo *di) {
     dict_set(d, MP_QSTR_handle, mp_obj_new_bytes(di->handle, sizeof(di->handle)));
     dict_set(d, MP_QSTR_cpupool, mp_obj_new_int_from_uint(di->cpupool));
     dict_set(d, MP_QSTR_gpaddr_bits, MP_OBJ_NEW_SMALL_INT(di->gpaddr_bits));
-    dict_set(d, MP_QSTR_gic_version, MP_OBJ_NEW_SMALL_INT(di->arch_config.gic_version));
     return d;
 }
 
@@ -215,7 +316,7 @@ static mp_obj_t mod_xen_domain_list(size_t n_args, const mp_obj_t *args) {
         check(hypercall(__HYPERVISOR_sysctl, (unsigned long)op, 0));
         uint32_t got = op->u.getdomaininfolist.num_domains;
         if (got > want) {
-            mp_raise_OSError(MP_EIO);
+            raise_errno(MP_EIO);
         }
         domid_t last = first;
         for (uint32_t i = 0; i < got; i++) {
@@ -252,7 +353,7 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
     enum {
         ARG_domid, ARG_flags, ARG_max_vcpus, ARG_max_evtchn_port, ARG_max_grant_frames,
         ARG_max_maptrack_frames, ARG_ssidref, ARG_handle, ARG_gic_version, ARG_tee_type,
-        ARG_nr_spis, ARG_grant_version, ARG_cpupool_id,
+        ARG_nr_spis, ARG_grant_version, ARG_cpupool_id, ARG_out,
     };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_domid, MP_ARG_INT, {.u_int = 0} },
@@ -268,6 +369,7 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
         { MP_QSTR_nr_spis, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_grant_version, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1} },
         { MP_QSTR_cpupool_id, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_out, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed), allowed, a);
@@ -293,7 +395,18 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
         }
         memcpy(c->handle, h.buf, sizeof(c->handle));
     }
+    mp_obj_t out = a[ARG_out].u_obj;
+    if (out != mp_const_none && !mp_obj_is_type(out, &mp_type_dict)) {
+        mp_raise_TypeError(MP_ERROR_TEXT("out must be a dict"));
+    }
     check(domctl_do(op));
+    if (out != mp_const_none) {
+        // What Xen resolved (GIC_NATIVE becomes the host's version).
+        dict_set(out, MP_QSTR_gic_version, MP_OBJ_NEW_SMALL_INT(c->arch.gic_version));
+        dict_set(out, MP_QSTR_tee_type, MP_OBJ_NEW_SMALL_INT(c->arch.tee_type));
+        dict_set(out, MP_QSTR_nr_spis, MP_OBJ_NEW_SMALL_INT(c->arch.nr_spis));
+        dict_set(out, MP_QSTR_clock_frequency, mp_obj_new_int_from_uint(c->arch.clock_frequency));
+    }
     return MP_OBJ_NEW_SMALL_INT(op->domain);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(mod_xen_createdomain_obj, 0, mod_xen_createdomain);
@@ -325,7 +438,7 @@ static mp_obj_t mod_xen_getdomaininfo(mp_obj_t domid_in) {
     check(domctl_do(op));
     // Xen 4.17 answers with the first domain whose id is >= the one asked for.
     if (op->u.getdomaininfo.domain != domid) {
-        mp_raise_OSError(MP_ESRCH);
+        raise_errno(MP_ESRCH);
     }
     return domaininfo_dict(&op->u.getdomaininfo);
 }
@@ -518,19 +631,17 @@ static MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_getvcpucontext_obj, mod_xen_getvcpucont
 /******************************************************************************/
 // Memory.
 
-// Collect up to `room` frame numbers from an iterator into `out`.
-static size_t take_frames(mp_obj_t iter, xen_pfn_t *out, size_t room, bool *done) {
-    size_t n = 0;
-    *done = false;
-    while (n < room) {
-        mp_obj_t item = mp_iternext(iter);
-        if (item == MP_OBJ_STOP_ITERATION) {
-            *done = true;
-            break;
-        }
-        out[n++] = arg_u64(item);
+// Frame-number arguments. Any iterable is turned into a list first, so no
+// Python code (a generator, and with it a scheduled upcall) can run once the
+// scratch area is being filled.
+static void frames_arg(mp_obj_t arg, size_t *n, mp_obj_t **items) {
+    if (!mp_obj_is_type(arg, &mp_type_list) && !mp_obj_is_type(arg, &mp_type_tuple)) {
+        arg = mp_call_function_1(MP_OBJ_FROM_PTR(&mp_type_list), arg);
     }
-    return n;
+    mp_obj_get_array(arg, n, items);
+    for (size_t i = 0; i < *n; i++) {
+        arg_u64((*items)[i]);   // validate every element up front
+    }
 }
 
 // populate_physmap(domid, gfns, order=0) -> number of extents populated.
@@ -538,19 +649,21 @@ static size_t take_frames(mp_obj_t iter, xen_pfn_t *out, size_t room, bool *done
 // ones it did populate stay; destroying the domain releases them).
 static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
     domid_t domid = arg_domid(args[0]);
-    mp_obj_t iter = mp_getiter(args[1], NULL);
     mp_int_t order = n_args > 2 ? mp_obj_get_int(args[2]) : 0;
     if (order < 0 || order > 18) {
         mp_raise_ValueError(MP_ERROR_TEXT("extent order out of range"));
     }
+    size_t count;
+    mp_obj_t *items;
+    frames_arg(args[1], &count, &items);
     size_t total = 0;
     const size_t room = (XENHV_SCRATCH_SIZE - 4096) / sizeof(xen_pfn_t);
-    for (bool done = false; !done;) {
+    for (size_t off = 0; off < count;) {
+        size_t n = count - off < room ? count - off : room;
         struct xen_memory_reservation *r = (struct xen_memory_reservation *)xenhv_scratch();
         xen_pfn_t *frames = (xen_pfn_t *)(xenhv_scratch() + 4096);
-        size_t n = take_frames(iter, frames, room, &done);
-        if (n == 0) {
-            break;
+        for (size_t i = 0; i < n; i++) {
+            frames[i] = arg_u64(items[off + i]);
         }
         memset(r, 0, sizeof(*r));
         set_xen_guest_handle(r->extent_start, frames);
@@ -561,8 +674,9 @@ static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
         long rc = check(hypercall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (unsigned long)r));
         total += rc;
         if ((size_t)rc < n) {
-            mp_raise_OSError(MP_ENOMEM);
+            raise_errno(MP_ENOMEM);
         }
+        off += n;
     }
     return mp_obj_new_int_from_uint(total);
 }
@@ -633,6 +747,34 @@ static mp_obj_t mapping_unary_op(mp_unary_op_t op, mp_obj_t self_in) {
     }
 }
 
+// m[i], m[a:b], m[a:b] = data: the bytes of the mapped frames.
+static mp_obj_t mapping_subscr(mp_obj_t self_in, mp_obj_t index, mp_obj_t value) {
+    modxen_mapping_obj_t *self = MP_OBJ_TO_PTR(self_in);
+    if (value == MP_OBJ_NULL) {
+        return MP_OBJ_NULL;   // no deletion
+    }
+    if (!self->mapped) {
+        mp_raise_ValueError(MP_ERROR_TEXT("mapping is closed"));
+    }
+    if (value != MP_OBJ_SENTINEL && !self->writable) {
+        mp_raise_TypeError(MP_ERROR_TEXT("mapping is read-only"));
+    }
+    mp_obj_t mv = mp_obj_new_memoryview('B' | (self->writable ? MP_OBJ_ARRAY_TYPECODE_FLAG_RW : 0),
+        self->npages * PAGE_SIZE_XEN, self->addr);
+    if (value == MP_OBJ_SENTINEL) {
+        mp_obj_t r = mp_obj_subscr(mv, index, MP_OBJ_SENTINEL);
+        if (mp_obj_is_int(r)) {
+            return r;
+        }
+        // a slice is copied out: no hidden view may outlive the mapping
+        mp_buffer_info_t b;
+        mp_get_buffer_raise(r, &b, MP_BUFFER_READ);
+        return mp_obj_new_bytes(b.buf, b.len);
+    }
+    mp_obj_subscr(mv, index, value);
+    return mp_const_none;
+}
+
 static void mapping_print(const mp_print_t *print, mp_obj_t self_in, mp_print_kind_t kind) {
     (void)kind;
     modxen_mapping_obj_t *self = MP_OBJ_TO_PTR(self_in);
@@ -653,6 +795,7 @@ static MP_DEFINE_CONST_OBJ_TYPE(
     MP_TYPE_FLAG_NONE,
     print, mapping_print,
     unary_op, mapping_unary_op,
+    subscr, mapping_subscr,
     buffer, mapping_get_buffer,
     locals_dict, &mapping_locals
     );
@@ -663,28 +806,33 @@ static mp_obj_t mod_xen_map(size_t n_args, const mp_obj_t *args) {
     domid_t domid = arg_domid(args[0]);
     bool writable = n_args > 2 ? mp_obj_is_true(args[2]) : true;
     const size_t room = (XENHV_SCRATCH_SIZE - 4096) / (sizeof(xen_pfn_t) + sizeof(int));
-    xen_pfn_t *gfns = (xen_pfn_t *)xenhv_scratch();
     size_t n;
+    mp_obj_t one, *items;
     if (mp_obj_is_int(args[1])) {
-        gfns[0] = arg_u64(args[1]);
+        one = args[1];
+        items = &one;
         n = 1;
+        arg_u64(one);
     } else {
-        bool done;
-        n = take_frames(mp_getiter(args[1], NULL), gfns, room, &done);
-        if (!done) {
-            mp_raise_ValueError(MP_ERROR_TEXT("too many frames in one mapping"));
-        }
+        frames_arg(args[1], &n, &items);
     }
     if (n == 0) {
         mp_raise_ValueError(MP_ERROR_TEXT("no frames to map"));
     }
-    int *errs = (int *)(gfns + n);
+    if (n > room) {
+        mp_raise_ValueError(MP_ERROR_TEXT("too many frames in one mapping"));
+    }
     // Allocate the object first so a MemoryError cannot strand a mapping.
     modxen_mapping_obj_t *m = mp_obj_malloc_with_finaliser(modxen_mapping_obj_t, &modxen_mapping_type);
     m->addr = NULL;
     m->npages = n;
     m->mapped = false;
     m->writable = writable;
+    xen_pfn_t *gfns = (xen_pfn_t *)xenhv_scratch();
+    for (size_t i = 0; i < n; i++) {
+        gfns[i] = arg_u64(items[i]);
+    }
+    int *errs = (int *)(gfns + n);
     ensure_backend();
     void *addr;
     check(xenhv_map_foreign(domid, gfns, errs, n, writable, &addr));
@@ -768,15 +916,18 @@ static void upcall_run(mp_sched_node_t *node) {
             unsigned b = __builtin_ctz(bits);
             bits &= bits - 1;
             evtchn_port_t port = w * 32 + b;
+            binding_lock();
             mp_map_elem_t *e = mp_map_lookup(port_map(), MP_OBJ_NEW_SMALL_INT(port), MP_MAP_LOOKUP);
-            if (e == NULL) {
-                continue;   // closed meanwhile
+            modxen_evtchn_obj_t *ch = e ? MP_OBJ_TO_PTR(e->value) : NULL;
+            mp_obj_t cb = mp_const_none;
+            if (ch != NULL) {
+                ch->count++;
+                cb = ch->callback;
+                xenhv_evtchn_unmask(port);
             }
-            modxen_evtchn_obj_t *ch = MP_OBJ_TO_PTR(e->value);
-            ch->count++;
-            xenhv_evtchn_unmask(port);
-            if (ch->callback != mp_const_none) {
-                mp_call_function_1_protected(ch->callback, MP_OBJ_FROM_PTR(ch));
+            binding_unlock();
+            if (cb != mp_const_none) {
+                mp_call_function_1_protected(cb, MP_OBJ_FROM_PTR(ch));
             }
         }
     }
@@ -799,7 +950,7 @@ static modxen_evtchn_obj_t *evtchn_open(modxen_evtchn_obj_t *ch, int port) {
     }
     if (port >= XENHV_MAX_PORTS) {
         xenhv_evtchn_close(port);
-        mp_raise_OSError(MP_ENOSPC);
+        raise_errno(MP_ENOSPC);
     }
     ch->port = port;
     mp_map_lookup(port_map(), MP_OBJ_NEW_SMALL_INT(port), MP_MAP_LOOKUP_ADD_IF_NOT_FOUND)->value = MP_OBJ_FROM_PTR(ch);
@@ -819,7 +970,7 @@ static modxen_evtchn_obj_t *evtchn_new(void) {
 static modxen_evtchn_obj_t *evtchn_get_open(mp_obj_t self_in) {
     modxen_evtchn_obj_t *ch = MP_OBJ_TO_PTR(self_in);
     if (ch->port < 0) {
-        mp_raise_OSError(MP_EBADF);
+        raise_errno(MP_EBADF);
     }
     return ch;
 }
@@ -865,7 +1016,7 @@ static mp_obj_t mod_xen_evtchn_close(mp_obj_t dom, mp_obj_t port) {
     // EventChannel.close().
     struct evtchn_close *c = (struct evtchn_close *)xenhv_scratch();
     if (arg_domid(dom) != 0 && arg_domid(dom) != DOMID_SELF) {
-        mp_raise_OSError(MP_EPERM);
+        raise_errno(MP_EPERM);
     }
     c->port = mp_obj_get_int(port);
     check(hypercall(__HYPERVISOR_event_channel_op, EVTCHNOP_close, (unsigned long)c));
@@ -967,11 +1118,13 @@ static const mp_stream_p_t evtchn_stream_p = {
     .ioctl = evtchn_ioctl,
 };
 
+LOCKED(evtchn_close);
+
 static const mp_rom_map_elem_t evtchn_locals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_notify), MP_ROM_PTR(&evtchn_notify_obj) },
     { MP_ROM_QSTR(MP_QSTR_unmask), MP_ROM_PTR(&evtchn_unmask_obj) },
     { MP_ROM_QSTR(MP_QSTR_consume), MP_ROM_PTR(&evtchn_consume_obj) },
-    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&evtchn_close_obj) },
+    { MP_ROM_QSTR(MP_QSTR_close), MP_ROM_PTR(&evtchn_close_locked) },
     { MP_ROM_QSTR(MP_QSTR___enter__), MP_ROM_PTR(&mp_identity_obj) },
     { MP_ROM_QSTR(MP_QSTR___exit__), MP_ROM_PTR(&evtchn_exit_obj) },
 };
@@ -1032,7 +1185,7 @@ static mp_obj_t mod_xen_flask_sid_to_context(mp_obj_t sid) {
     check(flask_do(op));
     uint32_t n = op->u.sid_context.size;
     if (n > room) {
-        mp_raise_OSError(MP_E2BIG);
+        raise_errno(MP_E2BIG);
     }
     while (n > 0 && buf[n - 1] == 0) {
         n--;
@@ -1068,7 +1221,7 @@ static mp_obj_t mod_xen_flask_load(mp_obj_t policy) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(policy, &b, MP_BUFFER_READ);
     if (b.len == 0 || b.len > XENHV_SCRATCH_SIZE - 4096) {
-        mp_raise_OSError(MP_E2BIG);
+        raise_errno(MP_E2BIG);
     }
     struct xen_flask_op *op = flask_begin(FLASK_LOAD);
     char *buf = (char *)xenhv_scratch() + 4096;
@@ -1109,7 +1262,7 @@ static mp_obj_t mod_xen_console_read(size_t n_args, const mp_obj_t *args) {
     long n = check(xenhv_hypercall(__HYPERVISOR_console_io, CONSOLEIO_read, max,
         (unsigned long)xenhv_scratch(), 0, 0));
     if (n > max) {
-        mp_raise_OSError(MP_EIO);
+        raise_errno(MP_EIO);
     }
     return mp_obj_new_bytes(xenhv_scratch(), n);
 }
@@ -1118,15 +1271,67 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_console_read_obj, 0, 1, mod_x
 /******************************************************************************/
 // The module.
 
+static mp_obj_t mod_xen___init__(void) {
+    #if MICROPY_PY_THREAD
+    static bool done;
+    if (!done) {
+        mp_thread_mutex_init(&binding_mutex);
+        done = true;
+    }
+    #endif
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen___init___obj, mod_xen___init__);
+
 #if MODXEN_BACKEND_SIM
 extern const mp_obj_module_t modxen_sim_module;
 #endif
 
 #define C(name) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_INT(name) }
 
+LOCKED(mod_xen_version);
+LOCKED(mod_xen_physinfo);
+LOCKED(mod_xen_domain_list);
+LOCKED(mod_xen_createdomain);
+LOCKED(mod_xen_destroydomain);
+LOCKED(mod_xen_pausedomain);
+LOCKED(mod_xen_unpausedomain);
+LOCKED(mod_xen_getdomaininfo);
+LOCKED(mod_xen_max_vcpus);
+LOCKED(mod_xen_max_mem);
+LOCKED(mod_xen_set_address_size);
+LOCKED(mod_xen_setvcpucontext);
+LOCKED(mod_xen_getvcpucontext);
+LOCKED(mod_xen_get_paging_mempool_size);
+LOCKED(mod_xen_set_paging_mempool_size);
+LOCKED(mod_xen_iomem_permission);
+LOCKED(mod_xen_memory_mapping);
+LOCKED(mod_xen_bind_pt_irq);
+LOCKED(mod_xen_assign_device);
+LOCKED(mod_xen_cacheflush);
+LOCKED(mod_xen_populate_physmap);
+LOCKED(mod_xen_map);
+LOCKED(mod_xen_hvm_get_param);
+LOCKED(mod_xen_hvm_set_param);
+LOCKED(mod_xen_bind_interdomain);
+LOCKED(mod_xen_bind_virq);
+LOCKED(mod_xen_alloc_unbound);
+LOCKED(mod_xen_evtchn_alloc_unbound);
+LOCKED(mod_xen_evtchn_close);
+LOCKED(mod_xen_flask_context_to_sid);
+LOCKED(mod_xen_flask_sid_to_context);
+LOCKED(mod_xen_flask_getenforce);
+LOCKED(mod_xen_flask_setenforce);
+LOCKED(mod_xen_flask_relabel_domain);
+LOCKED(mod_xen_flask_load);
+LOCKED(mod_xen_console_write);
+LOCKED(mod_xen_console_read);
+
 static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xen) },
+    { MP_ROM_QSTR(MP_QSTR___init__), MP_ROM_PTR(&mod_xen___init___obj) },
     { MP_ROM_QSTR(MP_QSTR_BACKEND), MP_ROM_QSTR(BACKEND_QSTR) },
+    { MP_ROM_QSTR(MP_QSTR_errorcode), MP_ROM_PTR(&errorcode_dict) },
     #if MODXEN_BACKEND_SIM
     { MP_ROM_QSTR(MP_QSTR_sim), MP_ROM_PTR(&modxen_sim_module) },
     #endif
@@ -1134,49 +1339,49 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_EventChannel), MP_ROM_PTR(&modxen_evtchn_type) },
 
     // hypervisor
-    { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&mod_xen_version_obj) },
-    { MP_ROM_QSTR(MP_QSTR_physinfo), MP_ROM_PTR(&mod_xen_physinfo_obj) },
-    { MP_ROM_QSTR(MP_QSTR_domain_list), MP_ROM_PTR(&mod_xen_domain_list_obj) },
+    { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&mod_xen_version_locked) },
+    { MP_ROM_QSTR(MP_QSTR_physinfo), MP_ROM_PTR(&mod_xen_physinfo_locked) },
+    { MP_ROM_QSTR(MP_QSTR_domain_list), MP_ROM_PTR(&mod_xen_domain_list_locked) },
     // domctl
-    { MP_ROM_QSTR(MP_QSTR_createdomain), MP_ROM_PTR(&mod_xen_createdomain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_destroydomain), MP_ROM_PTR(&mod_xen_destroydomain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_pausedomain), MP_ROM_PTR(&mod_xen_pausedomain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_unpausedomain), MP_ROM_PTR(&mod_xen_unpausedomain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_getdomaininfo), MP_ROM_PTR(&mod_xen_getdomaininfo_obj) },
-    { MP_ROM_QSTR(MP_QSTR_max_vcpus), MP_ROM_PTR(&mod_xen_max_vcpus_obj) },
-    { MP_ROM_QSTR(MP_QSTR_max_mem), MP_ROM_PTR(&mod_xen_max_mem_obj) },
-    { MP_ROM_QSTR(MP_QSTR_set_address_size), MP_ROM_PTR(&mod_xen_set_address_size_obj) },
-    { MP_ROM_QSTR(MP_QSTR_setvcpucontext), MP_ROM_PTR(&mod_xen_setvcpucontext_obj) },
-    { MP_ROM_QSTR(MP_QSTR_getvcpucontext), MP_ROM_PTR(&mod_xen_getvcpucontext_obj) },
-    { MP_ROM_QSTR(MP_QSTR_get_paging_mempool_size), MP_ROM_PTR(&mod_xen_get_paging_mempool_size_obj) },
-    { MP_ROM_QSTR(MP_QSTR_set_paging_mempool_size), MP_ROM_PTR(&mod_xen_set_paging_mempool_size_obj) },
-    { MP_ROM_QSTR(MP_QSTR_iomem_permission), MP_ROM_PTR(&mod_xen_iomem_permission_obj) },
-    { MP_ROM_QSTR(MP_QSTR_memory_mapping), MP_ROM_PTR(&mod_xen_memory_mapping_obj) },
-    { MP_ROM_QSTR(MP_QSTR_bind_pt_irq), MP_ROM_PTR(&mod_xen_bind_pt_irq_obj) },
-    { MP_ROM_QSTR(MP_QSTR_assign_device), MP_ROM_PTR(&mod_xen_assign_device_obj) },
-    { MP_ROM_QSTR(MP_QSTR_cacheflush), MP_ROM_PTR(&mod_xen_cacheflush_obj) },
+    { MP_ROM_QSTR(MP_QSTR_createdomain), MP_ROM_PTR(&mod_xen_createdomain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_destroydomain), MP_ROM_PTR(&mod_xen_destroydomain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_pausedomain), MP_ROM_PTR(&mod_xen_pausedomain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_unpausedomain), MP_ROM_PTR(&mod_xen_unpausedomain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_getdomaininfo), MP_ROM_PTR(&mod_xen_getdomaininfo_locked) },
+    { MP_ROM_QSTR(MP_QSTR_max_vcpus), MP_ROM_PTR(&mod_xen_max_vcpus_locked) },
+    { MP_ROM_QSTR(MP_QSTR_max_mem), MP_ROM_PTR(&mod_xen_max_mem_locked) },
+    { MP_ROM_QSTR(MP_QSTR_set_address_size), MP_ROM_PTR(&mod_xen_set_address_size_locked) },
+    { MP_ROM_QSTR(MP_QSTR_setvcpucontext), MP_ROM_PTR(&mod_xen_setvcpucontext_locked) },
+    { MP_ROM_QSTR(MP_QSTR_getvcpucontext), MP_ROM_PTR(&mod_xen_getvcpucontext_locked) },
+    { MP_ROM_QSTR(MP_QSTR_get_paging_mempool_size), MP_ROM_PTR(&mod_xen_get_paging_mempool_size_locked) },
+    { MP_ROM_QSTR(MP_QSTR_set_paging_mempool_size), MP_ROM_PTR(&mod_xen_set_paging_mempool_size_locked) },
+    { MP_ROM_QSTR(MP_QSTR_iomem_permission), MP_ROM_PTR(&mod_xen_iomem_permission_locked) },
+    { MP_ROM_QSTR(MP_QSTR_memory_mapping), MP_ROM_PTR(&mod_xen_memory_mapping_locked) },
+    { MP_ROM_QSTR(MP_QSTR_bind_pt_irq), MP_ROM_PTR(&mod_xen_bind_pt_irq_locked) },
+    { MP_ROM_QSTR(MP_QSTR_assign_device), MP_ROM_PTR(&mod_xen_assign_device_locked) },
+    { MP_ROM_QSTR(MP_QSTR_cacheflush), MP_ROM_PTR(&mod_xen_cacheflush_locked) },
     // memory
-    { MP_ROM_QSTR(MP_QSTR_populate_physmap), MP_ROM_PTR(&mod_xen_populate_physmap_obj) },
-    { MP_ROM_QSTR(MP_QSTR_map), MP_ROM_PTR(&mod_xen_map_obj) },
+    { MP_ROM_QSTR(MP_QSTR_populate_physmap), MP_ROM_PTR(&mod_xen_populate_physmap_locked) },
+    { MP_ROM_QSTR(MP_QSTR_map), MP_ROM_PTR(&mod_xen_map_locked) },
     // HVM params
-    { MP_ROM_QSTR(MP_QSTR_hvm_get_param), MP_ROM_PTR(&mod_xen_hvm_get_param_obj) },
-    { MP_ROM_QSTR(MP_QSTR_hvm_set_param), MP_ROM_PTR(&mod_xen_hvm_set_param_obj) },
+    { MP_ROM_QSTR(MP_QSTR_hvm_get_param), MP_ROM_PTR(&mod_xen_hvm_get_param_locked) },
+    { MP_ROM_QSTR(MP_QSTR_hvm_set_param), MP_ROM_PTR(&mod_xen_hvm_set_param_locked) },
     // event channels
-    { MP_ROM_QSTR(MP_QSTR_bind_interdomain), MP_ROM_PTR(&mod_xen_bind_interdomain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_bind_virq), MP_ROM_PTR(&mod_xen_bind_virq_obj) },
-    { MP_ROM_QSTR(MP_QSTR_alloc_unbound), MP_ROM_PTR(&mod_xen_alloc_unbound_obj) },
-    { MP_ROM_QSTR(MP_QSTR_evtchn_alloc_unbound), MP_ROM_PTR(&mod_xen_evtchn_alloc_unbound_obj) },
-    { MP_ROM_QSTR(MP_QSTR_evtchn_close), MP_ROM_PTR(&mod_xen_evtchn_close_obj) },
+    { MP_ROM_QSTR(MP_QSTR_bind_interdomain), MP_ROM_PTR(&mod_xen_bind_interdomain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_bind_virq), MP_ROM_PTR(&mod_xen_bind_virq_locked) },
+    { MP_ROM_QSTR(MP_QSTR_alloc_unbound), MP_ROM_PTR(&mod_xen_alloc_unbound_locked) },
+    { MP_ROM_QSTR(MP_QSTR_evtchn_alloc_unbound), MP_ROM_PTR(&mod_xen_evtchn_alloc_unbound_locked) },
+    { MP_ROM_QSTR(MP_QSTR_evtchn_close), MP_ROM_PTR(&mod_xen_evtchn_close_locked) },
     // XSM
-    { MP_ROM_QSTR(MP_QSTR_flask_context_to_sid), MP_ROM_PTR(&mod_xen_flask_context_to_sid_obj) },
-    { MP_ROM_QSTR(MP_QSTR_flask_sid_to_context), MP_ROM_PTR(&mod_xen_flask_sid_to_context_obj) },
-    { MP_ROM_QSTR(MP_QSTR_flask_getenforce), MP_ROM_PTR(&mod_xen_flask_getenforce_obj) },
-    { MP_ROM_QSTR(MP_QSTR_flask_setenforce), MP_ROM_PTR(&mod_xen_flask_setenforce_obj) },
-    { MP_ROM_QSTR(MP_QSTR_flask_relabel_domain), MP_ROM_PTR(&mod_xen_flask_relabel_domain_obj) },
-    { MP_ROM_QSTR(MP_QSTR_flask_load), MP_ROM_PTR(&mod_xen_flask_load_obj) },
+    { MP_ROM_QSTR(MP_QSTR_flask_context_to_sid), MP_ROM_PTR(&mod_xen_flask_context_to_sid_locked) },
+    { MP_ROM_QSTR(MP_QSTR_flask_sid_to_context), MP_ROM_PTR(&mod_xen_flask_sid_to_context_locked) },
+    { MP_ROM_QSTR(MP_QSTR_flask_getenforce), MP_ROM_PTR(&mod_xen_flask_getenforce_locked) },
+    { MP_ROM_QSTR(MP_QSTR_flask_setenforce), MP_ROM_PTR(&mod_xen_flask_setenforce_locked) },
+    { MP_ROM_QSTR(MP_QSTR_flask_relabel_domain), MP_ROM_PTR(&mod_xen_flask_relabel_domain_locked) },
+    { MP_ROM_QSTR(MP_QSTR_flask_load), MP_ROM_PTR(&mod_xen_flask_load_locked) },
     // console
-    { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_obj) },
-    { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_locked) },
+    { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_locked) },
 
     // Constants, under Xen's own names.
     { MP_ROM_QSTR(MP_QSTR_PAGE_SIZE), MP_ROM_INT(PAGE_SIZE_XEN) },
@@ -1198,7 +1403,8 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     C(GUEST_GICV3_GICD_BASE), C(GUEST_GICV3_GICD_SIZE), C(GUEST_GICV3_GICR0_BASE),
     C(GUEST_GICV3_GICR0_SIZE), C(GUEST_PL011_BASE), C(GUEST_PL011_SIZE),
     C(GUEST_TIMER_VIRT_PPI), C(GUEST_TIMER_PHYS_S_PPI), C(GUEST_TIMER_PHYS_NS_PPI),
-    C(GUEST_EVTCHN_PPI), C(GUEST_VPL011_SPI), C(GUEST_MAX_VCPUS),
+    C(GUEST_EVTCHN_PPI), C(GUEST_VPL011_SPI), C(GUEST_MAX_VCPUS), C(GUEST_PHANDLE_GIC),
+    C(DT_IRQ_TYPE_EDGE_RISING), C(DT_IRQ_TYPE_LEVEL_HIGH), C(DT_IRQ_TYPE_LEVEL_LOW),
     C(XEN_DOMCTL_INTERFACE_VERSION), C(XEN_SYSCTL_INTERFACE_VERSION),
 };
 #undef C

@@ -36,6 +36,7 @@
 #include <zephyr/xen/public/xsm/flask_op.h>
 #include <zephyr/xen/public/version.h>
 #include <zephyr/xen/public/sched.h>
+#include <zephyr/xen/public/device_tree_defs.h>
 #else
 #include <xen/xen.h>
 #include <xen/domctl.h>
@@ -47,6 +48,7 @@
 #include <xen/xsm/flask_op.h>
 #include <xen/version.h>
 #include <xen/sched.h>
+#include <xen/device_tree_defs.h>
 #endif
 
 #ifdef MODXEN_FORCED_ARM_ABI
