@@ -13,54 +13,29 @@ PYLIB = os.path.join(ROOT, "pylib")
 
 
 def firmware():
-    fw = os.environ.get("MODXEN_FIRMWARE")
-    if fw:
-        return fw
-    for cand in ("build/host/micropython", "build/host-domain/micropython"):
-        p = os.path.join(ROOT, cand)
-        if os.path.exists(p):
-            return p
-    pytest.fail("no firmware: run `make host` first")
+    fw = os.environ.get("MODXEN_FIRMWARE") or os.path.join(ROOT, "build/host/micropython")
+    if not os.path.exists(fw):
+        pytest.fail("no firmware: run `make host` first")
+    return fw
 
 
 class MPError(Exception):
     pass
 
 
-_frozen_fw = []
-
-
 def frozen_firmware():
-    """A firmware with `xen.domain` frozen in (as on a board: bytecode not in the heap),
-    built after the last change to pylib/xen/domain (a stale one would test old code)."""
-    if not _frozen_fw:
-        src = os.path.join(PYLIB, "xen", "domain")
-        newest = max(os.path.getmtime(os.path.join(src, f)) for f in os.listdir(src) if f.endswith(".py"))
-        cands = [os.environ.get("MODXEN_FIRMWARE"), os.path.join(ROOT, "build/host/micropython"),
-                 os.path.join(ROOT, "build/host-domain/frozen/micropython")]
-        for fw in cands:
-            if not fw or not os.path.exists(fw) or os.path.getmtime(fw) < newest:
-                continue
-            p = subprocess.run([fw, "-c", "import xen.domain.config, xen.domain.fdt"],
-                               capture_output=True, env=dict(os.environ, MICROPYPATH=".frozen"))
-            if p.returncode == 0:
-                _frozen_fw.append(fw)
-                break
-        else:
-            _frozen_fw.append(None)
-    if _frozen_fw[0] is None:
-        pytest.skip("no firmware with an up-to-date frozen xen.domain (make host)")
-    return _frozen_fw[0]
+    """The firmware with `xen` frozen in, as on a board (bytecode not in the heap)."""
+    return firmware()
 
 
 def run(code, heap=None, timeout=60, cwd=None, frozen=False):
-    """Run `code` on the firmware; return stdout. Raise MPError with stderr on failure.
-    frozen=True runs the frozen `xen` package (heap measurements), else the source tree."""
-    cmd = [frozen_firmware() if frozen else firmware()]
+    """Run `code` on the firmware (its frozen `xen` package); return stdout.
+    Raise MPError with stderr on failure."""
+    cmd = [firmware()]
     if heap:
         cmd += ["-X", "heapsize=" + str(heap)]
     cmd += ["-c", code]
-    env = dict(os.environ, MICROPYPATH=".frozen" if frozen else PYLIB)
+    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, cwd=cwd)
     if p.returncode != 0:
         raise MPError((p.stdout + p.stderr).strip())
@@ -115,7 +90,7 @@ def xen_consts():
     """Arm guest constants read from Xen's installed public headers (libxen-dev)."""
     v = _header_consts()
     if "GUEST_RAM0_BASE" not in v:
-        pytest.skip("Xen public headers (libxen-dev) not installed")
+        pytest.fail("Xen public headers (libxen-dev) not installed", pytrace=False)
     return v
 
 

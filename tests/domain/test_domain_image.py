@@ -208,30 +208,21 @@ def test_ramdisk_errors(dmp, tmp_path):
     assert "image larger than the 1000 bytes available" in msg
 
 
-def test_load_throughput(dmp, tmp_path):
-    # Loading a raw Image must run at memory speed: readinto straight into the
-    # destination, no per-byte Python.  Printed for the record; the bound is
-    # loose because the machine is shared.
+def test_load_fills_large_destination(dmp, tmp_path):
+    # A 24 MiB raw Image loads whole into a larger destination (the throughput
+    # of this path is measured by bench/domain.py, not asserted here).
     img = arm64_image(payload_len=24 * MiB, image_size=32 * MiB)
     p = write(tmp_path, "Image", img)
     out = dmp.run("""
-import time
+import hashlib, binascii
 from xen.domain import image
 dst = bytearray(32 << 20)
-src = bytearray(len(dst))
-best_l = best_c = 1e9
-for i in range(5):
-    k = image.open_kernel(%r)
-    t = time.ticks_us(); n = k.load_into(dst); dt = time.ticks_diff(time.ticks_us(), t)
-    best_l = min(best_l, dt / n)
-    t = time.ticks_us(); dst[:n] = memoryview(src)[:n]; dt = time.ticks_diff(time.ticks_us(), t)
-    best_c = min(best_c, dt / n)
-print(n, best_c / best_l)
+n = image.open_kernel(%r).load_into(dst)
+print(n, binascii.hexlify(hashlib.sha256(memoryview(dst)[:n]).digest()).decode())
 """ % p, heap=80 * MiB)
-    n, ratio = out.split()
-    assert int(n) == len(img)
-    print("image load / memcpy throughput ratio:", ratio)
-    assert float(ratio) > 0.3, ratio
+    n, digest = out.split()
+    import hashlib
+    assert int(n) == len(img) and digest == hashlib.sha256(img).hexdigest()
 
 
 def test_small_window_gzip_in_small_heap(dmp, tmp_path):
