@@ -1269,6 +1269,41 @@ static mp_obj_t mod_xen_console_read(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_console_read_obj, 0, 1, mod_xen_console_read);
 
 /******************************************************************************/
+// Interrupting the interpreter (host builds: a REPL on a pty, a daemon that
+// must stop on SIGTERM).
+
+// interrupt_main(): raise KeyboardInterrupt in the main thread at its next
+// pending check (e.g. Ctrl-C read by a REPL's reader).
+static mp_obj_t mod_xen_interrupt_main(void) {
+    mp_sched_keyboard_interrupt();
+    xenhv_wake();
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen_interrupt_main_obj, mod_xen_interrupt_main);
+
+#if MODXEN_BACKEND_SIM || MODXEN_BACKEND_LINUX
+#include <signal.h>
+
+static void catch_signal_handler(int sig) {
+    (void)sig;
+    mp_sched_keyboard_interrupt();
+}
+
+// catch_signal(signum): deliver that signal (e.g. SIGTERM) as KeyboardInterrupt.
+static mp_obj_t mod_xen_catch_signal(mp_obj_t signum) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = catch_signal_handler;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(mp_obj_get_int(signum), &sa, NULL) != 0) {
+        raise_errno(errno);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_catch_signal_obj, mod_xen_catch_signal);
+#endif
+
+/******************************************************************************/
 // The module.
 
 static mp_obj_t mod_xen___init__(void) {
@@ -1382,6 +1417,11 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // console
     { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_locked) },
     { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_locked) },
+    // interpreter control
+    { MP_ROM_QSTR(MP_QSTR_interrupt_main), MP_ROM_PTR(&mod_xen_interrupt_main_obj) },
+    #if MODXEN_BACKEND_SIM || MODXEN_BACKEND_LINUX
+    { MP_ROM_QSTR(MP_QSTR_catch_signal), MP_ROM_PTR(&mod_xen_catch_signal_obj) },
+    #endif
 
     // Constants, under Xen's own names.
     { MP_ROM_QSTR(MP_QSTR_PAGE_SIZE), MP_ROM_INT(PAGE_SIZE_XEN) },

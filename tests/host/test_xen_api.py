@@ -347,3 +347,27 @@ except TypeError as e:
 print('guest byte', memoryview(sim.guest_map(d, 0x39000))[0])
 """)
     assert "refused: mapping is read-only" in out and "guest byte 0" in out
+
+
+def test_interrupt_main_and_catch_signal(mp):
+    out = mp.run("""
+import _xen, _thread, time
+def later():
+    time.sleep_ms(50)
+    _xen.interrupt_main()
+_thread.start_new_thread(later, ())
+try:
+    while True:
+        time.sleep_ms(5)
+except KeyboardInterrupt:
+    print('interrupted')
+import os
+_xen.catch_signal(15)
+try:
+    os.system('kill -TERM %d' % int(open('/proc/self/stat').read().split()[0]))
+    time.sleep(2)
+    print('not delivered')
+except KeyboardInterrupt:
+    print('SIGTERM as KeyboardInterrupt')
+""")
+    assert out.split() == ["interrupted", "SIGTERM", "as", "KeyboardInterrupt"]
