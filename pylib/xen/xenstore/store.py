@@ -111,7 +111,7 @@ def perms_from_strings(items):
         m = _MODE_OF.get(s[0])
         if m is None:
             raise XsError(b"EINVAL")
-        d = _uint(s[1:], DOMID_LIMIT - 1)
+        d = _uint(s[1:])       # any u32, as cxenstored (may name a future domid)
         out.append((d << 2) | m)
     return tuple(out)
 
@@ -253,6 +253,7 @@ class XenStore:
         self.tree[b"/"] = [b"", (0,), [], 0, 0]
         self._charge(0, 1, self._cost(b"/", self.tree[b"/"]))
         self.counts = {}        # quota name -> times hit
+        self._sent = None       # events delivered by the current _fire
         self._table = {
             wire.READ: self._read,
             wire.WRITE: self._write,
@@ -666,7 +667,7 @@ class XenStore:
             if tx is None:
                 par[G] = self._next_gen()
                 self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
-        return len(gone)
+        return gone
 
     # ------------------------------------------------------ operations
     def _read(self, conn, tx, payload):
@@ -751,8 +752,8 @@ class XenStore:
             if len(tx.writes) + cnt + 1 > self._q(conn.dom, "transaction-nodes"):
                 raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
         perms = n[P]
-        self._delete(conn, tx, path, n)
-        self._changed(tx, path, perms, True)
+        gone = self._delete(conn, tx, path, n)
+        self._changed(tx, path, perms, gone)
         return None
 
     def _directory(self, conn, tx, payload):
@@ -771,33 +772,24 @@ class XenStore:
         off = _uint(a[1])
         n = self._node(conn, tx, path, PERM_READ)
         gen = b"%x\x00" % n[G]
-        ch = n[C]
         total = n[CB]
         if off >= total:
             return gen + b"\x00"
-        # Find the child at byte offset `off` (must be a name boundary).
-        pos = 0
-        i = 0
-        nch = len(ch)
-        while i < nch and pos < off:
-            pos += len(ch[i]) + 1
-            i += 1
-        if pos != off:
-            raise XsError(b"EINVAL")
-        room = wire.PAYLOAD_MAX - len(gen) - 1
-        out = [gen]
-        used = 0
-        while i < nch:
-            ln = len(ch[i]) + 1
-            if used + ln > room:
+        # Byte offset into the "name\0name\0..." list, as cxenstored: the
+        # chunk ends at a name boundary and fits one payload; the last one
+        # carries an extra NUL.
+        blob = b"\x00".join(n[C]) + b"\x00"
+        glen = len(gen)
+        pos = off
+        while pos < total:
+            e = blob.find(b"\x00", pos)
+            ln = e - pos + 1
+            if glen + (pos - off) + ln >= wire.PAYLOAD_MAX:
                 break
-            out.append(ch[i])
-            out.append(b"\x00")
-            used += ln
-            i += 1
-        if i == nch:
-            out.append(b"\x00")
-        return b"".join(out)
+            pos += ln
+        if pos == total:
+            return gen + blob[off:pos] + b"\x00"
+        return gen + blob[off:pos]
 
     def _get_perms(self, conn, tx, payload):
         p = _onearg(payload)
@@ -832,6 +824,8 @@ class XenStore:
                 raise XsError(b"EPERM")
             self.special[p] = perms
             return None
+        if (perms[0] >> 2) >= DOMID_LIMIT:
+            raise XsError(b"ENOENT")    # an owner must be a real domain
         path = self._canon(conn, p)
         node = self._node(conn, tx, path, PERM_WRITE)
         old = node[P]
@@ -899,10 +893,11 @@ class XenStore:
 
     def _unwatch(self, conn, tx, payload):
         given, token = _args(payload, 2)
-        if given and given[0] == 64:
-            path = given
+        # No path validation: an invalid path simply names no watch.
+        if given and given[0] != 47 and given[0] != 64:
+            path = conn.prefix + given
         else:
-            path = self._canon(conn, given)
+            path = given
         key = (path, token)
         if key not in conn.watches:
             raise XsError(b"ENOENT")
@@ -939,7 +934,9 @@ class XenStore:
             return
         self._queue(conn, _pack(_HDR, wire.WATCH_EVENT, 0, 0, n) + path + b"\x00" + token + b"\x00", False)
 
-    def _changed(self, tx, path, oldperms, rm=False):
+    def _changed(self, tx, path, oldperms, rm=None):
+        """A change to fire watches for. rm: for a deletion, the list of
+        (path, node) removed, top first."""
         if tx is not None:
             tx.events.append((path, oldperms, rm))
         else:
@@ -951,12 +948,14 @@ class XenStore:
             return
         node = self._sh[hash(path) & 63].get(path)
         perms = node[P] if node is not None else oldperms
-        if rm:
+        if rm is not None:
             # A deletion is also visible to whoever may read the parent.
             par = self.tree.get(self._parent(path))
             if par is not None:
                 oldperms = par[P]
-        # The node and its ancestors.
+        # Watches on the node and its ancestors get the node's path; a
+        # connection gets one event per token (as cxenstored).
+        self._sent = None
         p = path
         while True:
             lst = ws.get(p)
@@ -966,13 +965,17 @@ class XenStore:
             if p == b"/":
                 break
             p = self._parent(p)
-        if rm:
-            # Watches below a removed node fire with their own path.
-            pre = path + b"/" if path != b"/" else path
-            for wp in ws:
-                if wp.startswith(pre):
-                    for w in ws[wp]:
-                        self._deliver(w, wp, perms, oldperms, w[2])
+        if rm is not None:
+            # Each removed descendant fires the watches set exactly on it.
+            i = 1
+            n = len(rm)
+            while i < n:
+                q, qn = rm[i]
+                i += 1
+                lst = ws.get(q)
+                if lst:
+                    for w in lst:
+                        self._deliver(w, q, qn[P], None, w[2])
 
     def _deliver(self, w, path, perms, oldperms, given):
         conn = w[0]
@@ -994,6 +997,15 @@ class XenStore:
                 ev = path
         else:
             ev = given
+        key = (conn, ev, w[1])
+        sent = self._sent
+        if sent is None:
+            self._sent = [key]
+        else:
+            for k in sent:
+                if k[0] is conn and k[1] == ev and k[2] == w[1]:
+                    return
+            sent.append(key)
         self._event(conn, ev, w[1])
 
     def _fire_special(self, name):
@@ -1068,13 +1080,18 @@ class XenStore:
                 new[G] = gen
                 d[path] = new
                 self._charge(new[P][0] >> 2, 1, self._cost(path, new))
+        # One event per changed node (the last change to it decides).
+        last = {}
+        for ev in tx.events:
+            last[ev[0]] = ev
         seen = set()
         for ev in tx.events:
-            k = (ev[0], ev[2])
-            if k in seen:
+            p = ev[0]
+            if p in seen:
                 continue
-            seen.add(k)
-            self._fire(ev[0], ev[1], ev[2])
+            seen.add(p)
+            ev = last[p]
+            self._fire(p, ev[1], ev[2])
         return None
 
     # -------------------------------------------------- domain control
@@ -1152,8 +1169,8 @@ class XenStore:
         for path in doomed:
             n = tree.get(path)
             if n is not None and n[P][0] >> 2 == domid:
-                self._delete(None, None, path, n)
-                self._fire(path, n[P], True)
+                gone = self._delete(None, None, path, n)
+                self._fire(path, n[P], gone)
         root = tree[b"/"]
         if root[P][0] >> 2 == domid:
             c0 = self._cost(b"/", root)
