@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "py/mpstate.h"
 #include "xenhv.h"
 
 #ifdef MODXEN_FORCED_ARM_ABI
@@ -68,11 +70,17 @@ uint8_t *xenhv_scratch(void) {
         close(fd);   // the mapping keeps the buffer
         if (p != MAP_FAILED) {
             scratch = p;
-            return scratch;
         }
     }
-    mlock(fallback_scratch, sizeof(fallback_scratch));
-    scratch = fallback_scratch;
+    if (scratch == NULL) {
+        mlock(fallback_scratch, sizeof(fallback_scratch));
+        scratch = fallback_scratch;
+    }
+    // Write every page once. Xen on Arm reaches a hypercall buffer through
+    // dom0's stage-1 page tables, and Linux maps a fresh shared page
+    // read-only until its first write (software dirty tracking): a page only
+    // Xen writes to (e.g. a domain list) would fail with EFAULT.
+    memset(scratch, 0, XENHV_SCRATCH_SIZE);
     return scratch;
 }
 
@@ -94,10 +102,32 @@ void xenhv_wake(void) {
     }
 }
 
+// The signal can land just before the interpreter enters a blocking call
+// (it is then only a no-op handler run, and the call sleeps its full time).
+// So while the scheduler still holds unrun work, the reader signals again,
+// backing off from 2 ms to 128 ms, until the interpreter has picked it up.
 static void *reader_main(void *arg) {
     (void)arg;
     uint32_t ports[64];
+    struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
+    int kick_ms = -1;
     for (;;) {
+        int r = poll(&pfd, 1, kick_ms);
+        if (r < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            break;
+        }
+        if (r == 0) {
+            if (MP_STATE_VM(sched_state) == MP_SCHED_PENDING) {
+                xenhv_wake();
+                kick_ms = kick_ms < 128 ? kick_ms * 2 : 128;
+            } else {
+                kick_ms = -1;
+            }
+            continue;
+        }
         ssize_t n = read(evtchn_fd, ports, sizeof(ports));
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN) {
@@ -115,6 +145,7 @@ static void *reader_main(void *arg) {
         for (size_t i = 0; i < (size_t)n / sizeof(ports[0]); i++) {
             modxen_upcall(ports[i]);
         }
+        kick_ms = 2;
     }
     reader_running = false;
     return NULL;

@@ -51,6 +51,15 @@ cp "$firmware" "$stage/bin/micropython"
 cp -r "$tests"/. "$stage/tests/"
 rm -rf "$stage/tests/__pycache__"
 [ -n "${XEN_QEMU_TEST_TIMEOUT:-}" ] && echo "$XEN_QEMU_TEST_TIMEOUT" > "$stage/tests/TIMEOUT"
+smp=${XEN_QEMU_SMP:-2} mem_mb=2048 dom0_mem_mb=512 dom0_vcpus=2
+uart=9000000        # QEMU virt's PL011, Xen's own console (dtuart)
+virtio_mmio=a000000 # QEMU virt's virtio-mmio window, passed through to dom0
+xen_ver=$(sed -n 's/^xen-hypervisor-4.17-arm64=\([0-9.]*\).*/\1/p' "$top/build/xen-qemu/versions")
+# What the dom0 tests compare real Xen against: this boot's own configuration.
+cat > "$stage/tests/EXPECT.json" <<JSON
+{"xen": "$xen_ver", "smp": $smp, "mem_mb": $mem_mb, "dom0_mem_mb": $dom0_mem_mb, "dom0_vcpus": $dom0_vcpus,
+ "xen_uart_mfn": $((0x$uart >> 12)), "dom0_mmio_mfn": $((0x$virtio_mmio >> 12)), "kernel": "$KVER"}
+JSON
 
 # Kernel modules with their dependencies first (read from each module's modinfo; the
 # unpacked package has no modules.dep and depmod need not exist on the host).
@@ -77,9 +86,9 @@ printf '%s\n' "${order[@]}" > "$stage/lib/modules/order"
 # --- boot -----------------------------------------------------------------------------
 share=$out/share
 rm -rf "$share/results" && mkdir -p "$share/results"
-xen_args="console=dtuart dtuart=/pl011@9000000 dom0_mem=512M dom0_max_vcpus=2 loglvl=all guest_loglvl=all ${XEN_QEMU_XEN_ARGS:-}"
+xen_args="console=dtuart dtuart=/pl011@$uart dom0_mem=${dom0_mem_mb}M dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all ${XEN_QEMU_XEN_ARGS:-}"
 qemu=(qemu-system-aarch64 -machine virt,virtualization=on,gic-version=3 -cpu cortex-a57
-      -smp "${XEN_QEMU_SMP:-2}" -m 2048 -nographic -no-reboot -nic none -monitor none -serial stdio
+      -smp "$smp" -m "$mem_mb" -nographic -no-reboot -nic none -monitor none -serial stdio
       -kernel "$XEN" -append "$xen_args"
       -device "guest-loader,addr=0x50000000,kernel=$KERNEL,bootargs=console=hvc0 earlycon=xenboot rdinit=/init quiet panic=-1 oops=panic"
       -device "guest-loader,addr=0x54000000,initrd=$out/dom0.cpio"
@@ -116,6 +125,11 @@ for t in "$tests"/test_*; do
   trc=$(cat "$share/results/$name.rc")
   awk -v t="$name" '/^PASS [^ ]+$/{print "PASS " t "::" $2; n++} /^FAIL [^ ]+/{sub(/^FAIL /,""); print "FAIL " t "::" $0; n++}
                     END{if (!n) print "FAIL " t "::<run> reported no results"}' "$o" >> "$summary"
+  # "CONSOLE <case> <text>": the text must have reached Xen's console (console_io).
+  while read -r _ case text; do
+    if grep -qF -- "$text" "$out/console.log"; then echo "PASS $name::$case" >> "$summary"
+    else echo "FAIL $name::$case '$text' not on the Xen console" >> "$summary"; fi
+  done < <(grep '^CONSOLE ' "$o" || true)
   case "$trc" in
     0) ;;
     124|143) echo "FAIL $name::<run> timed out" >> "$summary" ;;

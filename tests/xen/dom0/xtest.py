@@ -1,0 +1,57 @@
+# Test runner for the dom0 side of the real-Xen tier (runs on the aarch64 firmware).
+# A test module defines test_* functions and ends with `xtest.main(globals())`. Each
+# test prints one line, "PASS <name>" or "FAIL <name>: <why>"; scripts/xen-qemu/run.sh
+# collects them from the 9p share. Lines starting with "CONSOLE " ask the host to
+# find that text in the Xen console log (proof that console_io reached Xen).
+import sys
+import json
+import _xen
+
+# Facts of this boot (QEMU and Xen command line, package versions), from run.sh.
+with open("/tests/EXPECT.json") as _f:
+    EXPECT = json.load(_f)
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, what):
+    if not cond:
+        raise Fail(what)
+
+
+def eq(got, want, what):
+    if got != want:
+        raise Fail("%s: got %r, want %r" % (what, got, want))
+
+
+def errname(code):
+    return _xen.errorcode.get(code, code)
+
+
+def err(f, *a, **k):
+    """Call f; return None, Xen's errno name of an OSError, or the exception type name."""
+    try:
+        f(*a, **k)
+    except OSError as e:
+        return errname(e.errno)
+    except (ValueError, TypeError, OverflowError) as e:
+        return type(e).__name__
+    return None
+
+
+def domids():
+    return [i["domid"] for i in _xen.domain_list()]
+
+
+def main(g):
+    names = sorted(k for k in g if k.startswith("test_"))
+    for n in names:
+        try:
+            g[n]()
+            print("PASS", n)
+        except Exception as e:
+            msg = "%s: %s" % (type(e).__name__, e)
+            print("FAIL %s: %s" % (n, msg.replace("\n", " ")))
+            sys.print_exception(e)
