@@ -1,0 +1,439 @@
+# xen.domain.builder: domain_create's hypercall sequence (Arm64), with
+# rollback. Everything that can be checked without the hypervisor (config,
+# images, layout, name, labels) is checked first; from createdomain on, every
+# step registers its undo, and a failure undoes all of it and raises
+# BuildError naming the step.
+import time
+import _xen
+from xen.domain import config as _config
+from xen.domain import arm64, image, fdt
+
+PAGE = 4096
+MiB = 1 << 20
+NR_MAGIC = 4            # console, xenstore, (memaccess, vuart) pages at GUEST_MAGIC_BASE
+CONSOLE_OFF = 0
+XENSTORE_OFF = 1
+MAXMEM_SLACK_KB = 1024  # room for the magic pages and ballooning slack, as xl allows
+CHUNK = 512             # pages mapped at a time while loading (2 MiB)
+EXTENT = 9              # RAM is populated in 2 MiB extents
+
+
+class DomainError(Exception):
+    pass
+
+
+class BuildError(DomainError):
+    """domain_create failed at `step`; nothing of the domain is left."""
+
+    def __init__(self, name, step, cause):
+        self.step = step
+        self.cause = cause
+        super().__init__("domain %s: %s failed: %s" % (name, step, describe(cause)))
+
+
+def describe(e):
+    if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
+        return "[Errno %d] %s" % (e.args[0], _xen.errorcode.get(e.args[0], "?"))
+    return "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
+
+
+# The domain's xenstore entries, as data. Paths are relative to the domain's
+# home (/local/domain/<domid>) unless absolute. Values are str.format
+# templates over the build's facts; None makes a directory. Who may do what:
+#   RO    dom0 owns, the guest reads
+#   RW    the guest owns (dom0, being privileged, keeps full access)
+#   PRIV  dom0 only
+RO, RW, PRIV = 0, 1, 2
+ENTRIES = (
+    ("", None, RO),
+    ("name", "{name}", RO),
+    ("domid", "{domid}", RO),
+    ("vm", "/vm/{uuid}", RO),
+    ("memory", None, RO),
+    ("memory/static-max", "{maxmem_kb}", RO),
+    ("memory/target", "{mem_kb}", RO),
+    ("memory/videoram", "0", RO),
+    ("store", None, RO),
+    ("store/port", "{store_port}", RO),
+    ("store/ring-ref", "{store_gfn}", RO),
+    ("console", None, RO),
+    ("console/port", "{console_port}", RO),
+    ("console/ring-ref", "{console_gfn}", RO),
+    ("console/type", "xenconsoled", RO),
+    ("control", None, RO),
+    ("control/shutdown", "", RW),
+    ("control/feature-poweroff", "", RW),
+    ("control/feature-reboot", "", RW),
+    ("control/sysrq", "", RW),
+    ("data", None, RW),
+    ("drivers", None, RW),
+    ("feature", None, RW),
+    ("attr", None, RW),
+    ("error", None, RW),
+    ("device", None, RO),
+    ("cpu", None, RO),
+    ("/vm/{uuid}", None, RO),
+    ("/vm/{uuid}/name", "{name}", RO),
+    ("/vm/{uuid}/uuid", "{uuid}", RO),
+    ("/vm/{uuid}/start_time", "{start_time}", RO),
+    ("/libxl/{domid}", None, PRIV),
+    ("/libxl/{domid}/type", "pvh", PRIV),
+)
+
+
+def home(domid):
+    return "/local/domain/%d" % domid
+
+
+def perms_for(kind, domid):
+    if kind == RO:
+        return ["n0", "r%d" % domid]
+    if kind == RW:
+        return ["n%d" % domid]
+    return ["n0"]
+
+
+def entries(facts, vcpus, maxvcpus):
+    """[(absolute path, value or None, perms)] for one domain."""
+    d = facts["domid"]
+    out = []
+    for path, value, kind in ENTRIES:
+        p = path.format(**facts)
+        if not p.startswith("/"):
+            p = home(d) + ("/" + p if p else "")
+        out.append((p, None if value is None else value.format(**facts), perms_for(kind, d)))
+    for i in range(maxvcpus):
+        out.append(("%s/cpu/%d" % (home(d), i), None, perms_for(RO, d)))
+        out.append(("%s/cpu/%d/availability" % (home(d), i),
+                    "online" if i < vcpus else "offline", perms_for(RO, d)))
+    return out
+
+
+def owned_paths(domid, uuid):
+    """The subtrees a domain's teardown removes."""
+    return (home(domid), "/vm/" + uuid, "/libxl/%d" % domid)
+
+
+def uuid4():
+    import os
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    h = "".join("%02x" % x for x in b)
+    return "%s-%s-%s-%s-%s" % (h[0:8], h[8:12], h[12:16], h[16:20], h[20:32])
+
+
+def uuid_bytes(u):
+    import binascii
+    return binascii.unhexlify(u.replace("-", ""))
+
+
+# ------------------------------------------------------------- labels
+
+def _sid(label, what):
+    if isinstance(label, int):
+        return label
+    try:
+        return _xen.flask_context_to_sid(label)
+    except OSError as e:
+        if e.errno == 38:   # ENOSYS: XSM is dummy or SILO
+            raise DomainError("%s %r requested but XSM/FLASK is not active in the hypervisor"
+                              " (boot Xen with xsm=flask); no domain was created" % (what, label))
+        raise DomainError("%s %r: the hypervisor refused the label (%s); no domain was created"
+                          % (what, label, describe(e)))
+
+
+def labels(cfg):
+    """(ssidref to create with, ssidref after build or None)."""
+    if cfg["seclabel"] is None:
+        return 0, None
+    run = _sid(cfg["seclabel"], "seclabel")
+    if cfg["init_seclabel"] is None:
+        return run, None
+    return _sid(cfg["init_seclabel"], "init_seclabel"), run
+
+
+# ------------------------------------------------------------- loading
+
+def _readfull(img, buf):
+    n = 0
+    while n < len(buf):
+        k = img.readinto(buf[n:])
+        if not k:
+            break
+        n += k
+    return n
+
+
+def load(domid, img, addr, room):
+    """Stream an image into guest memory at `addr`, at most `room` bytes."""
+    total = 0
+    gfn = addr >> 12
+    off = addr & (PAGE - 1)
+    end = addr + room
+    while True:
+        left = (end - ((gfn << 12) + off) + off + PAGE - 1) >> 12
+        if left <= 0:
+            if img.readinto(bytearray(1)):
+                raise image.ImageError(img.name, "larger than the %d bytes of guest memory available" % room)
+            break
+        n = min(CHUNK, left)
+        with _xen.map(domid, range(gfn, gfn + n)) as m:
+            mv = memoryview(m)[off:]
+            if len(mv) > end - ((gfn << 12) + off):
+                mv = mv[:end - ((gfn << 12) + off)]
+            got = _readfull(img, mv)
+        total += got
+        if got < len(mv):
+            break
+        gfn += n
+        off = 0
+    img.close()
+    _xen.cacheflush(domid, addr >> 12, ((addr + total + PAGE - 1) >> 12) - (addr >> 12))
+    return total
+
+
+def write(domid, addr, data):
+    first = addr >> 12
+    last = (addr + len(data) - 1) >> 12
+    with _xen.map(domid, range(first, last + 1)) as m:
+        off = addr & (PAGE - 1)
+        m[off:off + len(data)] = data
+    _xen.cacheflush(domid, first, last - first + 1)
+
+
+# ------------------------------------------------------------- the build
+
+class _Undo:
+    def __init__(self):
+        self.items = []
+
+    def push(self, fn, *args):
+        self.items.append((fn, args))
+
+    def run(self):
+        errors = []
+        while self.items:
+            fn, args = self.items.pop()
+            try:
+                fn(*args)
+            except Exception as e:
+                errors.append(e)
+        return errors
+
+
+def _gic_name(v):
+    return "v2" if v == _xen.XEN_DOMCTL_CONFIG_GIC_V2 else "v3"
+
+
+_GIC = {"native": "XEN_DOMCTL_CONFIG_GIC_NATIVE", "v2": "XEN_DOMCTL_CONFIG_GIC_V2",
+        "v3": "XEN_DOMCTL_CONFIG_GIC_V3"}
+
+
+def load_config(cfg):
+    if isinstance(cfg, str):
+        return _config.load(cfg)
+    if isinstance(cfg, dict):
+        return _config.validate(cfg)
+    raise TypeError("domain config must be a dict or the path of an xl.cfg file")
+
+
+def _open_images(c):
+    kernel = image.open_kernel(c["kernel"])
+    ramdisk = None
+    partial = None
+    try:
+        if c["ramdisk"]:
+            ramdisk = image.open_ramdisk(c["ramdisk"])
+        if c["device_tree"]:
+            with open(c["device_tree"], "rb") as f:
+                partial = fdt.parse(f.read())
+    except Exception:
+        kernel.close()
+        if ramdisk is not None:
+            ramdisk.close()
+        raise
+    return kernel, ramdisk, partial
+
+
+def _plan(consts, c, kernel, ramdisk, partial, gic, version):
+    return arm64.build(consts, kernel, c["memory"], c["maxvcpus"], gic, version,
+                       cmdline=c["cmdline"], initrd_size=ramdisk.size if ramdisk else 0,
+                       tee=c["tee"], partial=partial)
+
+
+def build(c, services, paused=False, name_in_use=None):
+    """Build the domain described by the validated config `c`. Returns
+    (domid, facts). `services` gives the xenstore/console side:
+    services.introduce(domid, gfn, port), services.release(domid),
+    services.console_attach(domid, gfn, port), services.console_detach(domid).
+    """
+    name = c["name"]
+    # ---- checks that touch nothing
+    if name_in_use is not None:
+        other = name_in_use(name)
+        if other is not None:
+            raise DomainError("domain name %r is already used by domain %d" % (name, other))
+    consts = arm64.constants()
+    try:
+        version = _xen.version()
+    except OSError as e:
+        raise BuildError(name, "xen_version", e)
+    kernel, ramdisk, partial = _open_images(c)
+    try:
+        # layout check with the GIC we will most likely get; redone after create
+        _plan(consts, c, kernel, ramdisk, partial,
+              "v3" if c["gic_version"] == "native" else c["gic_version"], version)
+        ssid, exec_ssid = labels(c)
+    except Exception as e:
+        kernel.close()
+        if ramdisk is not None:
+            ramdisk.close()
+        if isinstance(e, OSError):
+            raise BuildError(name, "xsm labels", e)
+        raise
+    uuid = c["uuid"] or uuid4()
+    irqs = c["irqs"]
+    nr_spis = (max(irqs) - 31) if irqs else 0
+    flags = _xen.XEN_DOMCTL_CDF_hvm | _xen.XEN_DOMCTL_CDF_hap
+    if c["dtdev"] or c["passthrough"] in ("enabled", "share_pt", "sync_pt"):
+        flags |= _xen.XEN_DOMCTL_CDF_iommu
+    undo = _Undo()
+    step = "createdomain"
+    domid = None
+    try:
+        out = {}
+        domid = _xen.createdomain(
+            flags=flags, max_vcpus=c["maxvcpus"], max_evtchn_port=c["max_event_channels"],
+            max_grant_frames=c["max_grant_frames"], max_maptrack_frames=c["max_maptrack_frames"],
+            ssidref=ssid, handle=uuid_bytes(uuid), gic_version=getattr(_xen, _GIC[c["gic_version"]]),
+            tee_type=(_xen.XEN_DOMCTL_CONFIG_TEE_OPTEE if c["tee"] == "optee" else _xen.XEN_DOMCTL_CONFIG_TEE_NONE),
+            nr_spis=nr_spis, out=out)
+        undo.push(_xen.destroydomain, domid)
+        gic = _gic_name(out["gic_version"])
+
+        step = "max_vcpus"
+        _xen.max_vcpus(domid, c["maxvcpus"])
+        step = "set_address_size"
+        _xen.set_address_size(domid, 64)
+        maxmem_kb = c["maxmem"] * 1024
+        step = "max_mem"
+        _xen.max_mem(domid, maxmem_kb + MAXMEM_SLACK_KB)
+        step = "paging mempool"
+        _xen.set_paging_mempool_size(domid, arm64.paging_pool_bytes(c["maxvcpus"], maxmem_kb))
+
+        step = "event channels"
+        store_port = _xen.evtchn_alloc_unbound(domid, 0)
+        console_port = _xen.evtchn_alloc_unbound(domid, 0)
+
+        step = "magic pages"
+        magic = _xen.GUEST_MAGIC_BASE >> 12
+        frames = [magic + i for i in range(NR_MAGIC)]
+        _xen.populate_physmap(domid, frames)
+        with _xen.map(domid, frames) as m:
+            memoryview(m)[:] = bytes(len(m))
+        _xen.cacheflush(domid, magic, NR_MAGIC)
+        console_gfn = magic + CONSOLE_OFF
+        store_gfn = magic + XENSTORE_OFF
+
+        step = "hvm params"
+        _xen.hvm_set_param(domid, _xen.HVM_PARAM_CONSOLE_PFN, console_gfn)
+        _xen.hvm_set_param(domid, _xen.HVM_PARAM_STORE_PFN, store_gfn)
+        _xen.hvm_set_param(domid, _xen.HVM_PARAM_STORE_EVTCHN, store_port)
+        _xen.hvm_set_param(domid, _xen.HVM_PARAM_CONSOLE_EVTCHN, console_port)
+
+        step = "guest layout"
+        plan = _plan(consts, c, kernel, ramdisk, partial, gic, version)
+
+        step = "guest RAM"
+        for base, size in plan["banks"]:
+            _xen.populate_physmap(domid, range(base >> 12, (base + size) >> 12, 1 << EXTENT), EXTENT)
+
+        step = "kernel"
+        load(domid, kernel, plan["kernel_addr"], plan["kernel_room"])
+        if ramdisk is not None:
+            step = "ramdisk"
+            load(domid, ramdisk, plan["initrd_addr"], plan["initrd_size"])
+        step = "device tree"
+        write(domid, plan["dtb_addr"], plan["dtb"])
+
+        step = "passthrough"
+        for r in c["iomem"]:
+            _xen.iomem_permission(domid, r["start"], r["number"])
+            _xen.memory_mapping(domid, r["gfn"], r["start"], r["number"])
+        for irq in irqs:
+            _xen.bind_pt_irq(domid, irq)
+        for path in c["dtdev"]:
+            _xen.assign_device(domid, path)
+
+        step = "vcpu context"
+        _xen.setvcpucontext(domid, 0, plan["vcpu0"])
+
+        facts = {"name": name, "domid": domid, "uuid": uuid, "maxmem_kb": maxmem_kb,
+                 "mem_kb": c["memory"] * 1024, "store_port": store_port, "store_gfn": store_gfn,
+                 "console_port": console_port, "console_gfn": console_gfn,
+                 "start_time": "%d" % time.time()}
+        step = "xenstore entries"
+        undo.push(_remove_entries, domid, uuid)
+        write_entries(facts, c["vcpus"], c["maxvcpus"])
+
+        step = "xenstore introduce"
+        undo.push(services.release, domid)
+        services.introduce(domid, store_gfn, store_port)
+
+        step = "console"
+        undo.push(services.console_detach, domid)
+        services.console_attach(domid, console_gfn, console_port)
+
+        if exec_ssid is not None:
+            step = "relabel"
+            _xen.flask_relabel_domain(domid, exec_ssid)
+
+        if not paused:
+            step = "unpause"
+            _xen.unpausedomain(domid)
+        return domid, facts
+    except Exception as e:
+        kernel.close()
+        if ramdisk is not None:
+            ramdisk.close()
+        undo.run()
+        if domid is not None:
+            _wait_gone(domid)
+        if isinstance(e, (DomainError, image.ImageError)) and step == "guest layout":
+            raise
+        raise BuildError(name, step, e)
+
+
+def _wait_gone(domid):
+    # After destroydomain the domain lingers as dying until Xen has released
+    # it; give it a moment so a caller sees the clean state.
+    for _ in range(100):
+        try:
+            _xen.getdomaininfo(domid)
+        except OSError:
+            return
+        time.sleep_ms(1)
+
+
+def write_entries(facts, vcpus, maxvcpus):
+    from xen import xenstore
+
+    def tx(t):
+        for path, value, perms in entries(facts, vcpus, maxvcpus):
+            if value is None:
+                t.mkdir(path)
+            else:
+                t.write(path, value)
+            t.set_perms(path, perms)
+    xenstore.transact(tx)
+
+
+def _remove_entries(domid, uuid):
+    from xen import xenstore
+    for p in owned_paths(domid, uuid):
+        try:
+            xenstore.rm(p)
+        except OSError as e:
+            if e.errno != 2:
+                raise

@@ -1,0 +1,282 @@
+# xen.domain.lifecycle: Domain objects, the registry of the domains this dom0
+# built, teardown, and what happens when a guest shuts down, reboots,
+# crashes or dies (on_poweroff / on_reboot / on_crash).
+import time
+import _xen
+from xen.domain import builder
+
+# domid -> Domain, for the domains built here
+_registry = {}
+_services = [None]
+
+SHUTDOWN_REASONS = {}
+
+
+def _reasons():
+    if not SHUTDOWN_REASONS:
+        for n in ("poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"):
+            SHUTDOWN_REASONS[getattr(_xen, "SHUTDOWN_" + n)] = n
+    return SHUTDOWN_REASONS
+
+
+def state_of(info):
+    if info["dying"]:
+        return "dying"
+    if info["shutdown"]:
+        r = _reasons().get(info["shutdown_reason"])
+        return "crashed" if r in ("crash", "watchdog") else "shutdown"
+    if info["paused"]:
+        return "paused"
+    if info["running"]:
+        return "running"
+    if info["blocked"]:
+        return "blocked"
+    return "idle"
+
+
+class Domain:
+    """A guest (or dom0). Methods raise OSError from the hypervisor."""
+
+    def __init__(self, domid, name, cfg=None, facts=None):
+        self.domid = domid
+        self.name = name
+        self.cfg = cfg
+        self.facts = facts
+        self.console = None
+        self.preserved = False
+        self.source = None      # what domain_create was given (for restarts)
+
+    def __repr__(self):
+        return "<Domain %d %s>" % (self.domid, self.name)
+
+    def info(self):
+        i = _xen.getdomaininfo(self.domid)
+        return {
+            "domid": self.domid,
+            "name": self.name,
+            "state": state_of(i),
+            "shutdown_reason": _reasons().get(i["shutdown_reason"]) if i["shutdown"] else None,
+            "vcpus": i["nr_online_vcpus"],
+            "max_vcpus": i["max_vcpu_id"] + 1,
+            "mem_kb": i["tot_pages"] * 4,
+            "max_mem_kb": i["max_pages"] * 4,
+            "ssidref": i["ssidref"],
+            "cpu_time_ns": i["cpu_time"],
+            "paused": i["paused"],
+            "dying": i["dying"],
+        }
+
+    def pause(self):
+        _xen.pausedomain(self.domid)
+
+    def unpause(self):
+        _xen.unpausedomain(self.domid)
+
+    def shutdown(self, reason="poweroff"):
+        """Ask the guest to shut down through control/shutdown."""
+        if reason not in ("poweroff", "reboot", "halt", "suspend"):
+            raise ValueError("shutdown reason must be 'poweroff' or 'reboot', not %r" % (reason,))
+        from xen import xenstore
+        xenstore.write(builder.home(self.domid) + "/control/shutdown", reason)
+
+    def destroy(self):
+        """Destroy the domain and everything dom0 holds for it."""
+        teardown(self)
+
+    def alive(self):
+        try:
+            _xen.getdomaininfo(self.domid)
+            return True
+        except OSError:
+            return False
+
+    def wait(self, timeout=None):
+        """Wait until the domain has shut down or is gone. Returns its state
+        then ('shutdown', 'crashed' or 'gone'); None on timeout."""
+        t0 = time.ticks_ms()
+        while True:
+            try:
+                st = state_of(_xen.getdomaininfo(self.domid))
+            except OSError:
+                return "gone"
+            if st in ("shutdown", "crashed") or (st == "dying"):
+                return st
+            if self.domid not in _registry and self.cfg is not None:
+                return "gone"
+            if timeout is not None and time.ticks_diff(time.ticks_ms(), t0) >= timeout * 1000:
+                return None
+            time.sleep_ms(5)
+
+
+def register(dom):
+    _registry[dom.domid] = dom
+
+
+def get(domid):
+    return _registry.get(domid)
+
+
+def by_name(name):
+    for d in _registry.values():
+        if d.name == name:
+            return d
+    return None
+
+
+def name_in_use(name):
+    """domid of a domain with that name (built here or known to xenstore)."""
+    d = by_name(name)
+    if d is not None:
+        return d.domid
+    if name == "Domain-0":
+        return 0
+    from xen import xenstore
+    try:
+        ids = xenstore.ls("/local/domain")
+    except OSError:
+        return None
+    for i in ids:
+        try:
+            if xenstore.read("/local/domain/%s/name" % i).decode() == name:
+                return int(i)
+        except OSError:
+            pass
+    return None
+
+
+def all_domains():
+    out = []
+    for i in _xen.domain_list():
+        d = _registry.get(i["domid"])
+        if d is None:
+            d = Domain(i["domid"], "Domain-0" if i["domid"] == 0 else _xs_name(i["domid"]))
+        out.append(d)
+    return out
+
+
+def _xs_name(domid):
+    from xen import xenstore
+    try:
+        return xenstore.read(builder.home(domid) + "/name").decode()
+    except OSError:
+        return "(domain %d)" % domid
+
+
+def create(cfg, paused=False):
+    from xen import services
+    srv = services.start()
+    c = builder.load_config(cfg)
+    _wait_backends(c)
+    domid, facts = builder.build(c, srv, paused=paused, name_in_use=name_in_use)
+    dom = Domain(domid, c["name"], c, facts)
+    dom.source = cfg
+    try:
+        from xen import console
+        dom.console = console.get(domid)
+    except ImportError:
+        pass
+    register(dom)
+    return dom
+
+
+def _wait_backends(c, timeout_ms=30000):
+    # A guest starts only after the domains it depends on are running.
+    t0 = time.ticks_ms()
+    for name in c["depends_on"]:
+        while True:
+            d = by_name(name)
+            if d is not None and d.alive() and state_of(_xen.getdomaininfo(d.domid)) in ("running", "blocked", "idle"):
+                break
+            if time.ticks_diff(time.ticks_ms(), t0) > timeout_ms:
+                raise builder.DomainError("domain %s: backend domain %r is not running"
+                                          % (c["name"], name))
+            time.sleep_ms(10)
+
+
+def teardown(dom):
+    """Everything dom0 holds for the domain goes: console, xenstore ring and
+    entries, event channels, mappings; then the domain itself."""
+    srv = _services[0]
+    errors = []
+    steps = []
+    if srv is not None:
+        steps.append((srv.console_detach, dom.domid))
+        steps.append((srv.release, dom.domid))
+    if dom.facts is not None:
+        steps.append((builder._remove_entries, dom.domid, dom.facts["uuid"]))
+    steps.append((_destroy_quiet, dom.domid))
+    for s in steps:
+        try:
+            s[0](*s[1:])
+        except Exception as e:
+            errors.append(e)
+    _registry.pop(dom.domid, None)
+    dom.console = None
+    if errors:
+        raise errors[0]
+
+
+def _destroy_quiet(domid):
+    try:
+        _xen.destroydomain(domid)
+    except OSError as e:
+        if e.errno != 3:    # ESRCH: already gone
+            raise
+    builder._wait_gone(domid)
+
+
+# ---- domain exceptions
+
+ACTIONS = ("destroy", "restart", "preserve", "rename-restart")
+
+
+def attach(services):
+    _services[0] = services
+    services.exc_handlers.append(on_exception)
+
+
+def on_exception():
+    """VIRQ_DOM_EXC: look at every domain built here."""
+    for dom in list(_registry.values()):
+        if dom.preserved:
+            continue
+        try:
+            i = _xen.getdomaininfo(dom.domid)
+        except OSError:
+            # gone behind our back: release what dom0 still holds
+            try:
+                teardown(dom)
+            except Exception as e:
+                print("xen: teardown of %s failed: %s" % (dom.name, builder.describe(e)))
+            continue
+        if not i["shutdown"] or i["dying"]:
+            continue
+        reason = _reasons().get(i["shutdown_reason"], "crash")
+        if reason == "suspend":
+            continue
+        key = {"poweroff": "on_poweroff", "reboot": "on_reboot"}.get(reason, "on_crash")
+        action = dom.cfg[key] if dom.cfg else "destroy"
+        try:
+            _apply(dom, action)
+        except Exception as e:
+            print("xen: %s of %s after %s failed: %s" % (action, dom.name, reason, builder.describe(e)))
+
+
+def _apply(dom, action):
+    if action == "preserve":
+        dom.preserved = True
+        return
+    if action == "rename-restart":
+        # the dead incarnation stays, under a new name; a new one starts
+        old = dom.name
+        dom.name = "%s-%d" % (old, dom.domid)
+        dom.preserved = True
+        from xen import xenstore
+        xenstore.write(builder.home(dom.domid) + "/name", dom.name)
+        new = create(dom.source)
+        print("xen: %s renamed %s, restarted as domain %d" % (old, dom.name, new.domid))
+        return
+    teardown(dom)
+    if action == "restart":
+        new = create(dom.source)
+        print("xen: %s restarted as domain %d" % (new.name, new.domid))
