@@ -28,6 +28,7 @@ class _Client:
         self.conn.io = self
         self.framer = wire.Framer()
         self.pend = b""         # bytes accepted by the core, not yet sent
+        self.wantout = False    # registered for POLLOUT
 
     def flush(self):
         if id(self.sock) in self.srv.clients:
@@ -118,7 +119,8 @@ class UnixServer:
     def _flush(self, c):
         conn = c.conn
         if conn.out:
-            data = b"".join(conn.take_all())
+            out = conn.take_all()
+            data = out[0] if len(out) == 1 else b"".join(out)
             c.pend = c.pend + data if c.pend else data
         pend = c.pend
         if not pend:
@@ -131,8 +133,9 @@ class UnixServer:
                 return
             n = 0
         if n == len(pend):
-            if c.pend:
-                c.pend = b""
+            c.pend = b""
+            if c.wantout:
+                c.wantout = False
                 self.poller.modify(c.sock, select.POLLIN)
             return
         c.pend = pend[n:]
@@ -140,7 +143,9 @@ class UnixServer:
             self.store.log("xenstore: socket client not reading, dropped")
             self._drop(c)
             return
-        self.poller.modify(c.sock, select.POLLIN | select.POLLOUT)
+        if not c.wantout:
+            c.wantout = True
+            self.poller.modify(c.sock, select.POLLIN | select.POLLOUT)
 
     def flush_all(self):
         for conn in self.store.drain_dirty():

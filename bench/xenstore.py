@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Benchmark: our xenstore server (xen.xenstored in the host firmware) and
+Debian's cxenstored 4.17 (under the fakexen shim) side by side.
+
+  python3 bench/xenstore.py [--iterations N] [--mix N]
+  -> build/bench/xenstore.json
+
+Reports test-xenstore per-op times, a throughput mix (read, write,
+directory, transaction) from one raw socket client, the ratio cxenstored
+time / our time (>= 1.0: we are not slower), and memory for a tree of
+10 guests x 200 nodes: our heap bytes per node (gc figures) beside
+cxenstored's resident-memory growth per node."""
+import argparse
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "xenstore"))
+from conftest import TEST_XENSTORE, Daemon, RawClient, mp_json  # noqa: E402
+from xsdiff import CXenstored  # noqa: E402
+
+_LINE = re.compile(r"^(.{10}): avg: (\d+) ns")
+
+
+def xstest(env, iterations):
+    p = subprocess.run([str(TEST_XENSTORE), "-i", str(iterations)], capture_output=True,
+                       env=env, timeout=600)
+    out = {}
+    for line in p.stdout.decode().splitlines():
+        m = _LINE.match(line)
+        if m:
+            out[m.group(1).strip()] = int(m.group(2))
+    return out, p.returncode
+
+
+def mix(path, n):
+    """Per-op microseconds for a read/write/dir/transaction mix."""
+    c = RawClient(path)
+    c.call(11, b"/bench/mix/a\x00" + b"v" * 100)
+    for i in range(20):
+        c.call(12, b"/bench/mix/d/%d\x00" % i)
+    res = {}
+    ops = {
+        "read": lambda i: c.call(2, b"/bench/mix/a\x00"),
+        "write": lambda i: c.call(11, b"/bench/mix/w%d\x00" % (i & 63) + b"x" * 64),
+        "directory": lambda i: c.call(1, b"/bench/mix/d\x00"),
+    }
+    for name, fn in ops.items():
+        t0 = time.perf_counter()
+        for i in range(n):
+            fn(i)
+        res[name] = (time.perf_counter() - t0) / n * 1e6
+    t0 = time.perf_counter()
+    for i in range(n // 4):
+        tx = int(c.call(6, b"\x00")[3][:-1])
+        c.call(2, b"/bench/mix/a\x00", tx=tx)
+        c.call(11, b"/bench/mix/t\x00%d" % i, tx=tx)
+        c.call(7, b"T\x00", tx=tx)
+    res["transaction"] = (time.perf_counter() - t0) / (n // 4) * 1e6
+    c.call(13, b"/bench\x00")
+    c.close()
+    return res
+
+
+def rss_kb(pid):
+    for line in Path("/proc/%d/status" % pid).read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+def fill_tree(path, guests=10, nodes=200):
+    c = RawClient(path)
+    for g in range(1, guests + 1):
+        for i in range(nodes):
+            c.call(11, b"/local/domain/%d/data/n%d\x00value-%d" % (g, i, i))
+    c.close()
+
+
+HEAP_CODE = """
+import gc
+from xen import xenstore
+from xen.xenstore import store as S, wire as W
+gc.threshold(xenstore.GC_THRESHOLD)     # as xen.xenstored runs
+s = S.XenStore()
+d0 = s.connect()
+for g in range(1, 11):
+    s.handle(d0, W.INTRODUCE, 1, 0, b"%d\\x001\\x001\\x00" % g)
+    s.handle(d0, W.MKDIR, 1, 0, b"/local/domain/%d\\x00" % g)
+    s.handle(d0, W.SET_PERMS, 1, 0, b"/local/domain/%d\\x00n%d\\x00" % (g, g))
+    d0.take_all()
+gc.collect()
+n0 = len(s.tree)
+a0 = gc.mem_alloc()
+for g in range(1, 11):
+    c = s.domains[g].conn
+    for i in range(200):
+        s.handle(c, W.WRITE, 1, 0, b"data/n%d\\x00value-%d" % (i, i))
+        c.take_all()
+s.drain_dirty()
+gc.collect()
+a1 = gc.mem_alloc()
+emit({"nodes": len(s.tree) - n0, "bytes": a1 - a0, "per_node": (a1 - a0) / (len(s.tree) - n0)})
+"""
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--iterations", type=int, default=200)
+    ap.add_argument("--mix", type=int, default=2000)
+    a = ap.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="xsbench-"))
+    result = {"iterations": a.iterations, "mix_ops": a.mix}
+    ours = Daemon(tmp / "ours.sock")
+    cx = CXenstored(tmp / "cx")
+    try:
+        result["test_xenstore_ns"] = {}
+        o, orc = xstest(ours.env, a.iterations)
+        t, trc = xstest(cx.env, a.iterations)
+        result["test_xenstore_rc"] = {"ours": orc, "cxenstored": trc}
+        for k in o:
+            result["test_xenstore_ns"][k] = {"ours": o[k], "cxenstored": t.get(k),
+                                             "ratio": round(t[k] / o[k], 3) if t.get(k) else None}
+        mo, mc = mix(ours.path, a.mix), mix(cx.path, a.mix)
+        result["mix_us_per_op"] = {k: {"ours": round(mo[k], 2), "cxenstored": round(mc[k], 2),
+                                       "ratio": round(mc[k] / mo[k], 3)} for k in mo}
+        r0 = rss_kb(cx.proc.pid)
+        fill_tree(cx.path)
+        r1 = rss_kb(cx.proc.pid)
+        result["memory"] = {"cxenstored_rss_kb_before": r0, "cxenstored_rss_kb_after": r1,
+                            "cxenstored_rss_bytes_per_node": round((r1 - r0) * 1024 / 2000, 1)}
+    finally:
+        ours.stop()
+        cx.stop()
+    heap = mp_json(HEAP_CODE)
+    result["memory"].update({"ours_heap_bytes": heap["bytes"], "ours_nodes": heap["nodes"],
+                             "ours_heap_bytes_per_node": round(heap["per_node"], 1)})
+    ratios = [v["ratio"] for v in result["test_xenstore_ns"].values() if v["ratio"]]
+    ratios += [v["ratio"] for v in result["mix_us_per_op"].values()]
+    result["ratio_geomean"] = round(_geomean(ratios), 3) if ratios else None
+    out = ROOT / "build" / "bench" / "xenstore.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(json.dumps(result, indent=1))
+
+
+def _geomean(xs):
+    p = 1.0
+    for x in xs:
+        p *= x
+    return p ** (1.0 / len(xs))
+
+
+if __name__ == "__main__":
+    main()
