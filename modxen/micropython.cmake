@@ -6,5 +6,9 @@ target_sources(usermod_xen INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modxen.c
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
 )
+# Boot-policy signatures (issue 7): verify.c is compiled in; the port's
+# configuration must define MODXEN_VERIFY=1 (and MODXEN_POLICY_ANCHORS_H) and
+# enable Zephyr's mbedTLS (CONFIG_MBEDTLS, ECDSA + ECP_DP_SECP256R1 + SHA256).
+target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/verify.c)
 target_include_directories(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(usermod INTERFACE usermod_xen)

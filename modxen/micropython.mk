@@ -21,3 +21,17 @@ CFLAGS_USERMOD += -idirafter $(MODXEN_XEN_INCLUDE)
 endif
 LDFLAGS_USERMOD += -lpthread
 endif
+# --- boot-policy signatures (issue 7): verify.c needs mbedTLS's libmbedcrypto.
+# MODXEN_VERIFY=0 leaves es256_verify/policy_anchors out (builds without mbedTLS).
+# MODXEN_POLICY_ANCHORS_H: header generated from POLICY_PUB by tools/policy-anchors-h;
+# without it the firmware trusts no policy key.
+MODXEN_VERIFY ?= 1
+ifeq ($(MODXEN_VERIFY),1)
+SRC_USERMOD_C += $(MODXEN_DIR)/verify.c
+CFLAGS_USERMOD += -DMODXEN_VERIFY=1
+LDFLAGS_USERMOD += -lmbedcrypto
+ifdef MODXEN_POLICY_ANCHORS_H
+CFLAGS_USERMOD += -DMODXEN_POLICY_ANCHORS_H='"$(MODXEN_POLICY_ANCHORS_H)"'
+endif
+endif
+# --- end boot-policy signatures

@@ -25,6 +25,7 @@
 #endif
 
 #include "xenhv.h"
+#include "verify.h"   // issue 7: es256_verify, policy_anchors (verify.c)
 
 #if !MICROPY_ENABLE_SCHEDULER || !MICROPY_SCHEDULER_STATIC_NODES
 #error "_xen needs MICROPY_ENABLE_SCHEDULER and MICROPY_SCHEDULER_STATIC_NODES=1"
@@ -1417,6 +1418,8 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // console
     { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_locked) },
     { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_locked) },
+    // boot-policy signatures (verify.c; empty when MODXEN_VERIFY=0)
+    MODXEN_VERIFY_GLOBALS
     // interpreter control
     { MP_ROM_QSTR(MP_QSTR_interrupt_main), MP_ROM_PTR(&mod_xen_interrupt_main_obj) },
     #if MODXEN_BACKEND_SIM || MODXEN_BACKEND_LINUX

@@ -8,7 +8,7 @@ set -euo pipefail
 what=${1:-host}
 top=$(cd "$(dirname "$0")/.." && pwd)
 
-host_pkgs=(build-essential pkg-config python3 xz-utils debian-archive-keyring libxen-dev)
+host_pkgs=(build-essential pkg-config python3 xz-utils debian-archive-keyring libxen-dev libmbedtls-dev python3-cryptography)
 test_pkgs=(python3-venv xenstore-utils xen-utils-4.17 device-tree-compiler)
 
 pkgs=("${host_pkgs[@]}")
