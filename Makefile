@@ -86,3 +86,35 @@ firmware-aarch64: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host 
 	@echo "aarch64 firmware: $(AARCH64_BUILD)/micropython"
 test-xen: firmware-aarch64
 	bash scripts/xen-qemu/run.sh --firmware $(AARCH64_BUILD)/micropython
+
+# ---- boot policies (issue 7): trust anchors and the signed default policy ------------
+#   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust
+#                           anchors. Default: keys/test-only, a TEST key whose private
+#                           half is in the repository - never ship it.
+#   POLICY_KEY=key.key      signs policies/default for `make run` (must match POLICY_PUB)
+#   make policy-state       sign policies/default and install it, confirmed, in a fresh
+#                           MODXEN_STATE directory ($(POLICY_STATE))
+#   make run-policy         boot the firmware through xen.policy.boot(), then the REPL
+POLICY_PUB ?= $(TOP)/keys/test-only/policy.pub
+POLICY_KEY ?= $(TOP)/keys/test-only/policy.key
+POLICY_VERSION ?= 1
+POLICY_ANCHORS_H := $(HOST_BUILD)/policy-anchors.h
+POLICY_BUNDLE := $(HOST_BUILD)/default-policy.bundle
+POLICY_STATE ?= $(HOST_BUILD)/policy-state
+.PHONY: policy-anchors policy-state run-policy
+policy-anchors:
+	@mkdir -p $(HOST_BUILD) && python3 tools/policy-anchors-h $(POLICY_ANCHORS_H) $(POLICY_PUB)
+host: policy-anchors
+host: UNIX_OPTS += MODXEN_POLICY_ANCHORS_H=$(POLICY_ANCHORS_H)
+firmware-aarch64: UNIX_OPTS += MODXEN_VERIFY=0
+$(POLICY_BUNDLE): $(wildcard policies/default/*) $(POLICY_KEY) | $(BUILD)/.deps-host
+	python3 tools/modxen-policy sign --key $(POLICY_KEY) --version $(POLICY_VERSION) --counter 0 policies/default $@
+$(POLICY_STATE)/.provisioned: $(POLICY_BUNDLE) $(FIRMWARE)
+	rm -rf $(POLICY_STATE) && mkdir -p $(POLICY_STATE)
+	MODXEN_STATE=$(POLICY_STATE) $(FIRMWARE) -c "import xen.policy as p; p.install('$(POLICY_BUNDLE)', confirm=True); print('policy:', p.status())"
+	@touch $@
+policy-state: host
+	@$(MAKE) --no-print-directory $(POLICY_STATE)/.provisioned
+run-policy: policy-state
+	@cd $(TOP) && MODXEN_STATE=$(POLICY_STATE) exec $(FIRMWARE) -i -c "import xen.policy; xen.policy.boot()"
+# ---- end boot policies
