@@ -384,3 +384,81 @@ _thread.start_new_thread(later, ())
 emit([d.wait(5), xen.domain_create(%r).wait(0.05)])
 """ % (cfg(images, on_poweroff="preserve"), cfg(images, name="other")))
     assert r == ["shutdown", None]
+
+
+def test_pv_devices_for_a_driver_domain(mp, images):
+    r = run(mp, """
+drv = xen.domain_create(%r)
+g = xen.domain_create(%r)
+f = '/local/domain/%%d/device/vif/0' %% g.domid
+b = '/local/domain/%%d/backend/vif/%%d/0' %% (drv.domid, g.domid)
+vbd = '/local/domain/%%d/backend/vbd/%%d/51712' %% (drv.domid, g.domid)
+out = [xenstore.read(f + '/backend').decode() == b, xenstore.read(f + '/backend-id').decode(),
+       xenstore.read(b + '/frontend-id').decode(), xenstore.read(b + '/mac').decode(),
+       xenstore.read(b + '/state').decode(), xenstore.get_perms(b), xenstore.get_perms(f),
+       xenstore.read(vbd + '/params').decode(), xenstore.read(vbd + '/mode').decode(), drv.domid, g.domid]
+g.destroy()
+out.append(xenstore.exists('/local/domain/%%d/backend/vif/%%d' %% (drv.domid, g.domid)))
+emit(out)
+""" % (cfg(images, name="netback"),
+       cfg(images, name="app", vif=["mac=00:16:3e:01:02:03,backend=netback"],
+           disk=["/dev/vg/app,raw,xvda,r,backend=netback"])))
+    ok, be_id, fe_id, mac, state, bperm, fperm, params, mode, drv, g, left = r
+    assert ok and be_id == str(drv) and fe_id == str(g) and mac == "00:16:3e:01:02:03" and state == "1"
+    assert bperm == ["n%d" % drv, "r%d" % g] and fperm == ["n%d" % g, "r%d" % drv]
+    assert params == "/dev/vg/app" and mode == "r" and left is False
+
+
+def test_guest_needs_its_backend_domain(mp, images):
+    r = run(mp, """
+e = err(xen.domain_create, %r)
+emit([e, len(_xen.domain_list())])
+""" % cfg(images, name="app", vif=["backend=nowhere"]))
+    # no such backend: a clear error at once, nothing created
+    assert "backend domain 'nowhere' does not exist" in r[0] and r[1] == 1
+
+
+def test_xl_commands(mp, images):
+    out = mp.run(PRE + """
+from xen import xl
+d = xl.create(%r)
+xl.list()
+xl.pause('guest1')
+print('state', d.info()['state'])
+xl.unpause(d.domid)
+try:
+    xl.destroy('nosuch')
+except ValueError as e:
+    print('error:', e)
+try:
+    xl.destroy(0)
+except ValueError as e:
+    print('error:', e)
+xl.info()
+xl.destroy('guest1')
+print('left', [x.name for x in xen.domains()])
+""" % cfg(images))
+    lines = out.splitlines()
+    assert lines[0].startswith("created guest1 (domain ")
+    assert lines[1].split() == ["Name", "ID", "Mem", "VCPUs", "State", "Time(s)"]
+    assert lines[2].split()[:2] == ["Domain-0", "0"]
+    g = lines[3].split()
+    assert g[0] == "guest1" and g[3] == "1" and g[4] == "r-----" and int(g[2]) >= 64
+    assert "state paused" in out
+    assert "error: no domain 'nosuch'" in out and "error: domain 0 is the control domain itself" in out
+    assert "xen_version" in out and "left ['Domain-0']" in out
+
+
+def test_guest_starts_after_its_paused_backend_comes_up(mp, images):
+    r = run(mp, """
+import _thread
+drv = xen.domain_create(%r, paused=True)
+def later():
+    time.sleep_ms(200)
+    drv.unpause()
+_thread.start_new_thread(later, ())
+t0 = time.ticks_ms()
+g = xen.domain_create(%r)
+emit([time.ticks_diff(time.ticks_ms(), t0) >= 150, g.info()['state']])
+""" % (cfg(images, name="netback"), cfg(images, name="app", vif=["backend=netback"])))
+    assert r == [True, "running"]

@@ -6,7 +6,7 @@
 import time
 import _xen
 from xen.domain import config as _config
-from xen.domain import arm64, image, fdt
+from xen.domain import arm64, image, fdt, devices
 
 PAGE = 4096
 MiB = 1 << 20
@@ -262,7 +262,7 @@ def _plan(consts, c, kernel, ramdisk, partial, gic, version):
                        tee=c["tee"], partial=partial)
 
 
-def build(c, services, paused=False, name_in_use=None):
+def build(c, services, paused=False, name_in_use=None, backend_id=None):
     """Build the domain described by the validated config `c`. Returns
     (domid, facts). `services` gives the xenstore/console side:
     services.introduce(domid, gfn, port), services.release(domid),
@@ -285,6 +285,7 @@ def build(c, services, paused=False, name_in_use=None):
         _plan(consts, c, kernel, ramdisk, partial,
               "v3" if c["gic_version"] == "native" else c["gic_version"], version)
         ssid, exec_ssid = labels(c)
+        devs = devices.plan(0, c, backend_id or (lambda name: None))
     except Exception as e:
         kernel.close()
         if ramdisk is not None:
@@ -372,10 +373,11 @@ def build(c, services, paused=False, name_in_use=None):
         facts = {"name": name, "domid": domid, "uuid": uuid, "maxmem_kb": maxmem_kb,
                  "mem_kb": c["memory"] * 1024, "store_port": store_port, "store_gfn": store_gfn,
                  "console_port": console_port, "console_gfn": console_gfn,
-                 "start_time": "%d" % time.time()}
+                 "start_time": "%d" % time.time(),
+                 "backend_dirs": devices.backend_dirs(domid, devs)}
         step = "xenstore entries"
-        undo.push(_remove_entries, domid, uuid)
-        write_entries(facts, c["vcpus"], c["maxvcpus"])
+        undo.push(_remove_entries, domid, uuid, facts["backend_dirs"])
+        write_entries(facts, c["vcpus"], c["maxvcpus"], devices.entries(domid, devs))
 
         step = "xenstore introduce"
         undo.push(services.release, domid)
@@ -416,11 +418,11 @@ def _wait_gone(domid):
         time.sleep_ms(1)
 
 
-def write_entries(facts, vcpus, maxvcpus):
+def write_entries(facts, vcpus, maxvcpus, extra=()):
     from xen import xenstore
 
     def tx(t):
-        for path, value, perms in entries(facts, vcpus, maxvcpus):
+        for path, value, perms in entries(facts, vcpus, maxvcpus) + list(extra):
             if value is None:
                 t.mkdir(path)
             else:
@@ -429,9 +431,9 @@ def write_entries(facts, vcpus, maxvcpus):
     xenstore.transact(tx)
 
 
-def _remove_entries(domid, uuid):
+def _remove_entries(domid, uuid, extra=()):
     from xen import xenstore
-    for p in owned_paths(domid, uuid):
+    for p in owned_paths(domid, uuid) + tuple(extra):
         try:
             xenstore.rm(p)
         except OSError as e:

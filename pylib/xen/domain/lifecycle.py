@@ -144,6 +144,11 @@ def name_in_use(name):
     return None
 
 
+def _running_id(name):
+    d = by_name(name)
+    return d.domid if d is not None and d.alive() else None
+
+
 def all_domains():
     out = []
     for i in _xen.domain_list():
@@ -167,7 +172,8 @@ def create(cfg, paused=False):
     srv = services.start()
     c = builder.load_config(cfg)
     _wait_backends(c)
-    domid, facts = builder.build(c, srv, paused=paused, name_in_use=name_in_use)
+    domid, facts = builder.build(c, srv, paused=paused, name_in_use=name_in_use,
+                                 backend_id=_running_id)
     dom = Domain(domid, c["name"], c, facts)
     dom.source = cfg
     try:
@@ -183,6 +189,9 @@ def _wait_backends(c, timeout_ms=30000):
     # A guest starts only after the domains it depends on are running.
     t0 = time.ticks_ms()
     for name in c["depends_on"]:
+        if name_in_use(name) is None:
+            raise builder.DomainError("domain %s: backend domain %r does not exist"
+                                      % (c["name"], name))
         while True:
             d = by_name(name)
             if d is not None and d.alive() and state_of(_xen.getdomaininfo(d.domid)) in ("running", "blocked", "idle"):
@@ -203,7 +212,7 @@ def teardown(dom):
         steps.append((srv.console_detach, dom.domid))
         steps.append((srv.release, dom.domid))
     if dom.facts is not None:
-        steps.append((builder._remove_entries, dom.domid, dom.facts["uuid"]))
+        steps.append((builder._remove_entries, dom.domid, dom.facts["uuid"], dom.facts["backend_dirs"]))
     steps.append((_destroy_quiet, dom.domid))
     for s in steps:
         try:
