@@ -1,0 +1,130 @@
+# The dom0 REPL of the host firmware, where mpremote connects.
+#
+#   micropython -m xen.repl PATH [--root DIR]   REPL on a new pseudo-terminal
+#                                               whose slave is linked at PATH
+#   micropython -m xen.repl - [--root DIR]      REPL on this terminal (make run)
+#
+# It is MicroPython's own REPL (pyexec: friendly, raw and raw-paste modes),
+# the one a board runs on its console. Ctrl-D soft-resets as on a board: user
+# globals, user modules and mounts go, the dom0 services (`xen` package,
+# event channels, consoles) stay. The filesystem is DIR (default: a state
+# directory) mounted at /flash, the working directory, as on a board.
+import sys
+import os
+import vfs
+import _xen
+
+FLASH = "/flash"
+DEFAULT_ROOT = "build/state/flash"
+
+
+def _makedirs(path):
+    cur = ""
+    for part in path.split("/"):
+        cur = cur + part + "/" if cur or part else "/"
+        if not part:
+            continue
+        try:
+            os.mkdir(cur)
+        except OSError as e:
+            if e.errno != 17:  # EEXIST
+                raise
+
+
+class Flash(vfs.VfsPosix):
+    """A host directory as the board's /flash. Listings carry file sizes, as
+    littlefs and FAT give them (VfsPosix alone leaves them out)."""
+
+    def ilistdir(self, path):
+        for e in super().ilistdir(path):
+            name, kind = e[0], e[1]
+            size = 0
+            if kind == 0x8000:
+                try:
+                    size = super().stat(path + "/" + name if path else name)[6]
+                except OSError:
+                    pass
+            yield (name, kind, e[2], size)
+
+
+class _State:
+    def __init__(self, root):
+        self.root = root
+        self.modules = set(sys.modules)
+        self.path = list(sys.path)
+
+
+_state = None
+
+
+def mount_root(root):
+    """Mount host directory `root` at /flash and make it the working
+    directory (a board's filesystem)."""
+    if not root.startswith("/"):
+        root = os.getcwd().rstrip("/") + "/" + root
+    _makedirs(root)
+    try:
+        vfs.umount(FLASH)
+    except OSError:
+        pass
+    vfs.mount(Flash(root), FLASH)
+    os.chdir(FLASH)
+    return root
+
+
+def soft_reset():
+    """What Ctrl-D does besides fresh globals: the user's mounts, modules and
+    sys.path entries go; dom0 services stay."""
+    st = _state
+    for _, where in vfs.mount():
+        if where not in ("/", FLASH):
+            try:
+                vfs.umount(where)
+            except OSError:
+                pass
+    os.chdir(FLASH)
+    sys.path[:] = st.path
+    for name in list(sys.modules):
+        top = name.split(".")[0]
+        if name not in st.modules and top not in ("xen", "asyncio"):
+            del sys.modules[name]
+
+
+def run(path, root=DEFAULT_ROOT):
+    """Set up the terminal and the filesystem, then run the REPL until the
+    process is killed (or, for "-", the terminal ends)."""
+    global _state
+    dev = _xen.repl_tty(path)
+    root = mount_root(root)
+    _state = _State(root)
+    if path != "-":
+        sys.stderr.write("xen.repl: %s -> %s, root %s\n" % (path, dev, root))
+    _xen.repl_run(soft_reset)
+
+
+def _usage():
+    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR]\n")
+    sys.exit(2)
+
+
+def main(argv):
+    path = None
+    root = DEFAULT_ROOT
+    i = 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "--root" and i + 1 < len(argv):
+            root = argv[i + 1]
+            i += 2
+            continue
+        if a.startswith("-") and a != "-" or path is not None:
+            _usage()
+        path = a
+        i += 1
+    if path is None:
+        _usage()
+    run(path, root)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
