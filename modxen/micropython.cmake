@@ -10,5 +10,7 @@ target_sources(usermod_xen INTERFACE
 # configuration must define MODXEN_VERIFY=1 (and MODXEN_POLICY_ANCHORS_H) and
 # enable Zephyr's mbedTLS (CONFIG_MBEDTLS, ECDSA + ECP_DP_SECP256R1 + SHA256).
 target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/verify.c)
+# Guest byte rings (issue 6): console and xenstore copy loops.
+target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/ring.c)
 target_include_directories(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(usermod INTERFACE usermod_xen)

@@ -35,3 +35,13 @@ CFLAGS_USERMOD += -DMODXEN_POLICY_ANCHORS_H='"$(MODXEN_POLICY_ANCHORS_H)"'
 endif
 endif
 # --- end boot-policy signatures
+# --- consoles (issue 6): guest byte rings; the host REPL terminal with
+# MicroPython's own pyexec.c (raw REPL, raw-paste), taken from the MicroPython
+# tree ($(TOP)), which the unix port of 1.25 does not build.
+SRC_USERMOD_C += $(MODXEN_DIR)/ring.c $(MODXEN_DIR)/repl_unix.c
+SRC_USERMOD_LIB_C += shared/runtime/pyexec.c
+# its banner names the compiler, a macro of extmod/modplatform.h (the ports'
+# main.c include it; pyexec.c itself does not)
+$(BUILD)/shared/runtime/pyexec.o: CFLAGS += -include py/mpconfig.h -include extmod/modplatform.h
+CFLAGS_USERMOD += -DMODXEN_HOST_REPL=1
+# --- end consoles

@@ -25,6 +25,8 @@
 #endif
 
 #include "xenhv.h"
+#include "ring.h"        // guest byte rings (ring.c)
+#include "repl_unix.h"   // host REPL terminal (repl_unix.c, unix builds)
 #include "verify.h"   // issue 7: es256_verify, policy_anchors (verify.c)
 
 #if !MICROPY_ENABLE_SCHEDULER || !MICROPY_SCHEDULER_STATIC_NODES
@@ -1418,6 +1420,9 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // console
     { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_locked) },
     { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_locked) },
+    // guest byte rings (ring.c) and the host REPL terminal (repl_unix.c)
+    MODXEN_RING_GLOBALS
+    MODXEN_REPL_GLOBALS
     // boot-policy signatures (verify.c; empty when MODXEN_VERIFY=0)
     MODXEN_VERIFY_GLOBALS
     // interpreter control
