@@ -180,6 +180,11 @@ def justified(op, ours, theirs, tx=None):
     has already doomed (both end in EAGAIN at commit)."""
     if tx is not None and theirs == (16, b"EIO\x00") and ours[0] != 16:
         return True
+    # A node this transaction removed stays removed for it even when another
+    # connection re-creates it; cxenstored shows the re-created node. The
+    # commit fails with EAGAIN on both.
+    if tx is not None and ours == (16, b"ENOENT\x00") and theirs[0] == op[0]:
+        return True
     if not isinstance(op[0], int) or ours != (16, b"EINVAL\x00"):
         return False
     typ, payload = op
