@@ -169,14 +169,19 @@ class Console:
     # ---- input side
     def write(self, data):
         """Send input to the guest. What the 1024-byte ring cannot take now
-        is queued (up to input_max bytes) and sent as the guest consumes.
+        is queued and sent as the guest consumes; input that would leave more
+        than input_max bytes queued is refused whole (OSError ENOBUFS).
         Returns len(data)."""
         if self.closed:
             raise OSError(errno.EBADF)
         if self.broken is not None:
             raise OSError(errno.EIO)
         data = bytes(data)
-        if len(self._inq) - self._inoff + len(data) > self.input_max:
+        cons = _xen.ring_indices(self.page, IN)[0]
+        free = IN[1] - ((self._iprod - cons) & _M)
+        if free < 0:
+            free = 0       # corrupt: _push_input below reports it
+        if self.queued + len(data) - free > self.input_max:
             raise OSError(errno.ENOBUFS)
         if self._inoff:
             self._inq = self._inq[self._inoff:] + data
