@@ -306,10 +306,12 @@ class Policy:
         and make it the trial of the next boot (confirm=True: the confirmed
         policy, for provisioning). Raises PolicyError and leaves the active
         policy as it was on any failure."""
+        data = self._source(src)
         r = self._load()
         if r["state"] == "trial":
             raise TrialError("slot %s is on trial: confirm() it or reboot before installing" % r["active"])
-        b = bundle.parse(self._source(src), self.max_bundle)
+        b = bundle.parse(data, self.max_bundle)
+        data = None
         m = bundle.check(b, self._anchors(r)[0], _es256(), self.target, r["counter"])
         slot = "b" if r["active"] == "a" else "a"
         # From here on the disk changes, never the active slot. The inactive
@@ -369,10 +371,10 @@ class Policy:
                 return self.status()
             if r["state"] != "trial":
                 raise TrialError("no policy to confirm")
-            if self._deadline is not None and _ticks_expired(self._deadline):
-                self._revert(r, "slot %s not confirmed within its timeout" % r["active"])
-                raise TrialError("trial of slot %s expired before confirm(); reverted" % r["active"])
             slot = r["active"]
+            if self._deadline is not None and _ticks_expired(self._deadline):
+                self._revert(r, "slot %s not confirmed within its timeout" % slot)
+                raise TrialError("trial of slot %s expired before confirm(); reverted" % slot)
             m = self.verify_slot(slot, r)
             self._deadline = None
             self._save(self._confirm_record(r, m, _read(self._path(slot, MANIFEST))))
