@@ -322,6 +322,49 @@ def test_flask_absent_without_xsm_flask():
     eq(err(_xen.flask_context_to_sid, "system_u:system_r:domU_t"), "ENOSYS", "context_to_sid under SILO")
 
 
+# A guest of six instructions (aarch64, MMU off): store x0 (from the vcpu context) at
+# `reason`, then SCHEDOP_shutdown with that reason through the Xen hypercall ABI (x16 =
+# hypercall number, hvc #XEN_HYPERCALL_TAG).
+GUEST = (
+    0x100000C1,   # adr   x1, reason
+    0xB9000020,   # str   w0, [x1]
+    0xD2800040,   # mov   x0, #2        SCHEDOP_shutdown
+    0xD28003B0,   # mov   x16, #29      __HYPERVISOR_sched_op
+    0xD401D422,   # hvc   #0xea1
+    0x14000000,   # b     .
+    0x00000000,   # reason: .word 0
+)
+
+
+def test_guest_runs_from_our_vcpu_context():
+    # End to end through real Xen: memory populated and written through a foreign
+    # mapping, pc/x0/cpsr marshalled into vcpu_guest_context, the guest's own hypercall
+    # reported back in getdomaininfo's shutdown code and as VIRQ_DOM_EXC.
+    import struct
+    base = _xen.GUEST_RAM0_BASE >> 12
+    ch = _xen.bind_virq(_xen.VIRQ_DOM_EXC)
+    try:
+        with Domain(max_vcpus=1) as d:
+            _xen.max_vcpus(d, 1)
+            _xen.set_address_size(d, 64)
+            _xen.max_mem(d, 64)
+            _xen.populate_physmap(d, [base])
+            with _xen.map(d, base) as m:
+                memoryview(m)[0:4 * len(GUEST)] = struct.pack("<%dI" % len(GUEST), *GUEST)
+            _xen.cacheflush(d, base, 1)
+            _xen.setvcpucontext(d, 0, {"pc": _xen.GUEST_RAM0_BASE, "x0": _xen.SHUTDOWN_watchdog})
+            ch.consume()
+            _xen.unpausedomain(d)
+            check(wait_for(lambda: _xen.getdomaininfo(d)["shutdown"], 10000), "guest never shut down")
+            info = _xen.getdomaininfo(d)
+            eq(info["shutdown_reason"], _xen.SHUTDOWN_watchdog, "shutdown reason chosen by x0")
+            check(wait_for(lambda: ch.pending > 0), "no VIRQ_DOM_EXC for the guest's shutdown")
+            with _xen.map(d, base, False) as m:
+                eq(struct.unpack_from("<I", m, 24)[0], _xen.SHUTDOWN_watchdog, "guest's store to its RAM")
+    finally:
+        ch.close()
+
+
 def test_zz_no_domain_left():
     eq(domids(), [0], "domains after the tests")
 
