@@ -236,6 +236,15 @@ static mp_obj_t mod_xen_repl_tty(mp_obj_t path_in) {
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_repl_tty_obj, mod_xen_repl_tty);
 
+// The terminal is gone and every byte it sent has been read.
+static bool input_over(void) {
+    if (!tty.eof) {
+        return false;
+    }
+    struct pollfd pf = { .fd = STDIN_FILENO, .events = POLLIN };
+    return poll(&pf, 1, 0) <= 0 || !(pf.revents & POLLIN);
+}
+
 static mp_obj_t fresh_globals(void) {
     mp_obj_t g = mp_obj_new_dict(4);
     mp_obj_dict_store(g, MP_OBJ_NEW_QSTR(MP_QSTR___name__), MP_OBJ_NEW_QSTR(MP_QSTR___main__));
@@ -273,7 +282,7 @@ static mp_obj_t mod_xen_repl_run(mp_obj_t reset) {
             globals = fresh_globals();
             mp_globals_set(MP_OBJ_TO_PTR(globals));
             mp_locals_set(MP_OBJ_TO_PTR(globals));
-            if (tty.eof) {
+            if (input_over()) {
                 break;
             }
             if (reset != mp_const_none) {
@@ -285,7 +294,7 @@ static mp_obj_t mod_xen_repl_run(mp_obj_t reset) {
                 }
             }
             gc_collect();
-        } else if (tty.eof) {
+        } else if (input_over()) {
             break;
         }
     }

@@ -84,6 +84,9 @@ class Repl:
         p = subprocess.run([sys.executable, "-m", "mpremote", "connect", str(self.tty), *args],
                            capture_output=True, timeout=timeout, cwd=str(cwd or self.dir))
         out = p.stdout.decode(errors="replace")
+        if not ok:
+            assert p.returncode != 0, "mpremote %s succeeded unexpectedly: %s" % (args, out)
+            return out + p.stderr.decode(errors="replace")
         if ok:
             assert p.returncode == 0, "mpremote %s failed (%d)\n--- out ---\n%s\n--- err ---\n%s\n--- repl log ---\n%s" % (
                 args, p.returncode, out, p.stderr.decode(errors="replace"), self.logtext())
