@@ -2602,21 +2602,32 @@ int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
     sim_map_t *m = xzalloc(sizeof(*m) + n * sizeof(uint32_t));
     int prot = PROT_READ | (writable ? PROT_WRITE : 0);
     for (size_t i = 0; i < n; i++) {
-        uint32_t slot = (uint32_t)gfn_slot(d, gfns[i]);
-        if (mmap(base + i * PG, PG, prot, MAP_SHARED | MAP_FIXED, d->memfd, (off_t)slot * PG) == MAP_FAILED) {
+        m->slots[i] = (uint32_t)gfn_slot(d, gfns[i]);
+    }
+    // One mmap per run of consecutive file pages (a 2 MiB extent is one run),
+    // as privcmd maps a whole batch in one call.
+    for (size_t i = 0; i < n;) {
+        size_t run = 1;
+        while (i + run < n && m->slots[i + run] == m->slots[i] + run) {
+            run++;
+        }
+        if (mmap(base + i * PG, run * PG, prot, MAP_SHARED | MAP_FIXED, d->memfd,
+            (off_t)m->slots[i] * PG) == MAP_FAILED) {
             for (size_t j = 0; j < i; j++) {
                 d->slot_refs[m->slots[j]]--;
             }
             munmap(base, n * PG);
-            free(m);
             for (size_t j = 0; j < n; j++) {
                 errs[j] = j == i ? -XEN_ENOMEM : 0;
             }
+            free(m);
             unlock();
             return -XEN_ENOMEM;
         }
-        m->slots[i] = slot;
-        d->slot_refs[slot]++;
+        for (size_t j = i; j < i + run; j++) {
+            d->slot_refs[m->slots[j]]++;
+        }
+        i += run;
     }
     m->addr = base;
     m->n = n;

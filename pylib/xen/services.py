@@ -99,13 +99,12 @@ class Services:
         return console.serve(domid, gfn, port, **self.options.get("console", {}))
 
     def console_detach(self, domid):
+        from xen import console
         try:
-            from xen import console
-        except ImportError:
+            c = console.get(domid)
+        except KeyError:
             return
-        c = console.get(domid)
-        if c is not None:
-            c.close()
+        c.close()
 
     # ---- domain exceptions
     def _dom_exc(self, ch):

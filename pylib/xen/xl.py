@@ -88,8 +88,9 @@ def console(name_or_domid):
     """Attach to a guest's console: its backlog, then live; Ctrl-] detaches."""
     d = _find(name_or_domid)
     from xen import console as _console
-    c = _console.get(d.domid)
-    if c is None:
+    try:
+        c = _console.get(d.domid)
+    except KeyError:
         raise ValueError("domain %s has no console served by this dom0" % d.name)
     c.attach()
 

@@ -281,9 +281,10 @@ def build(c, services, paused=False, name_in_use=None, backend_id=None):
         raise BuildError(name, "xen_version", e)
     kernel, ramdisk, partial = _open_images(c)
     try:
-        # layout check with the GIC we will most likely get; redone after create
-        _plan(consts, c, kernel, ramdisk, partial,
-              "v3" if c["gic_version"] == "native" else c["gic_version"], version)
+        # layout check with the GIC we will most likely get; redone after
+        # create only if Xen chose another one
+        guess = "v3" if c["gic_version"] == "native" else c["gic_version"]
+        plan = _plan(consts, c, kernel, ramdisk, partial, guess, version)
         ssid, exec_ssid = labels(c)
         devs = devices.plan(0, c, backend_id or (lambda name: None))
     except Exception as e:
@@ -343,8 +344,9 @@ def build(c, services, paused=False, name_in_use=None, backend_id=None):
         _xen.hvm_set_param(domid, _xen.HVM_PARAM_STORE_EVTCHN, store_port)
         _xen.hvm_set_param(domid, _xen.HVM_PARAM_CONSOLE_EVTCHN, console_port)
 
-        step = "guest layout"
-        plan = _plan(consts, c, kernel, ramdisk, partial, gic, version)
+        if gic != guess:
+            step = "guest layout"
+            plan = _plan(consts, c, kernel, ramdisk, partial, gic, version)
 
         step = "guest RAM"
         for base, size in plan["banks"]:
@@ -418,16 +420,42 @@ def _wait_gone(domid):
         time.sleep_ms(1)
 
 
+def minimal_ops(items):
+    """The fewest xenstore operations that create `items` [(path, value or
+    None, perms)] (parents listed before children): a node created by a
+    privileged caller copies its parent's ACL, so set_perms is needed only
+    where the ACL differs from the inherited one, and a directory only needs
+    its own mkdir when it has no children to create it."""
+    perms = {}
+    has_child = set()
+    for path, value, p in items:
+        has_child.add(path[:path.rfind("/")] or "/")
+    ops = []
+    for path, value, p in items:
+        parent = path[:path.rfind("/")] or "/"
+        inherited = perms.get(parent)
+        if value is not None:
+            ops.append(("write", path, value))
+        elif path not in has_child or inherited != p:
+            ops.append(("mkdir", path, None))
+        if inherited != p:
+            ops.append(("set_perms", path, p))
+        perms[path] = p
+    return ops
+
+
 def write_entries(facts, vcpus, maxvcpus, extra=()):
     from xen import xenstore
+    ops = minimal_ops(entries(facts, vcpus, maxvcpus) + list(extra))
 
     def tx(t):
-        for path, value, perms in entries(facts, vcpus, maxvcpus) + list(extra):
-            if value is None:
+        for op, path, arg in ops:
+            if op == "write":
+                t.write(path, arg)
+            elif op == "mkdir":
                 t.mkdir(path)
             else:
-                t.write(path, value)
-            t.set_perms(path, perms)
+                t.set_perms(path, arg)
     xenstore.transact(tx)
 
 

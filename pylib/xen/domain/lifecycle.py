@@ -45,6 +45,7 @@ class Domain:
         self.console = None
         self.preserved = False
         self.source = None      # what domain_create was given (for restarts)
+        self.closing = False
 
     def __repr__(self):
         return "<Domain %d %s>" % (self.domid, self.name)
@@ -176,11 +177,9 @@ def create(cfg, paused=False):
                                  backend_id=_running_id)
     dom = Domain(domid, c["name"], c, facts)
     dom.source = cfg
-    try:
+    if srv.consoles:
         from xen import console
         dom.console = console.get(domid)
-    except ImportError:
-        pass
     register(dom)
     return dom
 
@@ -205,6 +204,10 @@ def _wait_backends(c, timeout_ms=30000):
 def teardown(dom):
     """Everything dom0 holds for the domain goes: console, xenstore ring and
     entries, event channels, mappings; then the domain itself."""
+    if dom.closing:
+        return
+    dom.closing = True
+    _registry.pop(dom.domid, None)
     srv = _services[0]
     errors = []
     steps = []
@@ -247,7 +250,7 @@ def attach(services):
 def on_exception():
     """VIRQ_DOM_EXC: look at every domain built here."""
     for dom in list(_registry.values()):
-        if dom.preserved:
+        if dom.preserved or dom.closing:
             continue
         try:
             i = _xen.getdomaininfo(dom.domid)
