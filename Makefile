@@ -58,7 +58,7 @@ host: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host
 	@echo "host firmware: $(FIRMWARE)"
 
 run: host
-	@cd $(TOP) && exec $(FIRMWARE) -i boot/default.py
+	@cd $(TOP) && exec $(FIRMWARE) -i policies/default/boot.py
 
 test: host $(BUILD)/.deps-test
 	$(BUILD)/venv/bin/python -m pytest tests $(PYTEST_ARGS)
