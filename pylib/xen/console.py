@@ -355,6 +355,13 @@ def get(domid):
     return c
 
 
+def attach(domid, **kw):
+    """Interactive console of domain `domid` (what `xl console` does): see
+    Console.attach. xl.console(name_or_domid) resolves a name, then calls
+    this."""
+    return get(domid).attach(**kw)
+
+
 def consoles():
     """{domid: Console} of every served console."""
     return dict(_consoles)

@@ -157,3 +157,55 @@ def test_stdio_mode_for_make_run(workdir):
     assert p.returncode == 0, out + p.stderr.decode(errors="replace")
     assert "MicroPython" in out and "42" in out
     assert "MPY: soft reboot" in out and "False" in out
+
+
+ATTACH = """
+import _thread, time, conguest, xen.console as xc
+a = conguest.Guest(); b = conguest.Guest()
+ca = xc.serve(a.domid, a.gfn, a.port); cb = xc.serve(b.domid, b.gfn, b.port, backlog=64)
+a.write(b'replay-me\\n'); time.sleep_ms(20)
+def echo():
+    buf = bytearray(64)
+    while True:
+        n = a.read(buf)
+        if n:
+            a.write(b'<' + bytes(buf[:n]).upper() + b'>')
+        time.sleep_ms(2)
+def chatter():
+    while True:
+        b.write(b'b' * 100)
+        time.sleep_ms(2)
+_thread.start_new_thread(echo, ())
+_thread.start_new_thread(chatter, ())
+t0 = cb.total
+xc.attach(a.domid)
+print('detached', cb.total - t0 > 5000, ca.read().count(b'<HELLO>'))
+"""
+
+
+def test_attach_and_detach_through_the_pty(repl):
+    c = Pty(repl.tty)
+    try:
+        c.raw_exec(ATTACH)
+        c.expect(b"replay-me\n")                  # the backlog first
+        time.sleep(0.2)
+        c.send(b"hello")
+        c.expect(b"<HELLO>")                      # input to the guest, its echo live
+        c.send(b"\x03")                           # Ctrl-C belongs to the guest while attached
+        c.expect(b"<\x03>")
+        time.sleep(0.3)                           # the other console keeps draining meanwhile
+        c.send(b"\x1d")                           # Ctrl-] detaches
+        out = c.expect(b"\x04", 10)
+        assert b"detached True 1" in out
+        err = c.expect(b"\x04", 10)
+        assert err == b"\x04"
+        # the REPL is back and Ctrl-C interrupts code again
+        c.expect(b">")
+        c.send(b"while True:\n    pass\n\x04")
+        c.expect(b"OK")
+        time.sleep(0.2)
+        c.send(b"\x03")
+        c.expect(b"\x04")
+        assert b"KeyboardInterrupt" in c.expect(b"\x04", 10)
+    finally:
+        c.close()
