@@ -3,6 +3,8 @@
 #   micropython -m xen.repl PATH [--root DIR]   REPL on a new pseudo-terminal
 #                                               whose slave is linked at PATH
 #   micropython -m xen.repl - [--root DIR]      REPL on this terminal (make run)
+#   --boot FILE   run FILE once before the first prompt (dom0's boot policy:
+#                 the services it starts outlive every soft reset)
 #
 # It is MicroPython's own REPL (pyexec: friendly, raw and raw-paste modes),
 # the one a board runs on its console. Ctrl-D soft-resets as on a board: user
@@ -90,11 +92,20 @@ def soft_reset():
             del sys.modules[name]
 
 
-def run(path, root=DEFAULT_ROOT):
+def run(path, root=DEFAULT_ROOT, boot=None):
     """Set up the terminal and the filesystem, then run the REPL until the
     process is killed (or, for "-", the terminal ends)."""
     global _state
+    code = None
+    if boot is not None:
+        with open(boot) as f:
+            code = f.read()
     dev = _xen.repl_tty(path)
+    if code is not None:
+        try:
+            exec(code, {"__name__": "__main__", "__file__": boot})
+        except Exception as e:
+            sys.print_exception(e)
     root = mount_root(root)
     _state = _State(root)
     if path != "-":
@@ -103,18 +114,23 @@ def run(path, root=DEFAULT_ROOT):
 
 
 def _usage():
-    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR]\n")
+    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR] [--boot FILE]\n")
     sys.exit(2)
 
 
 def main(argv):
     path = None
     root = DEFAULT_ROOT
+    boot = None
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--root" and i + 1 < len(argv):
             root = argv[i + 1]
+            i += 2
+            continue
+        if a == "--boot" and i + 1 < len(argv):
+            boot = argv[i + 1]
             i += 2
             continue
         if a.startswith("-") and a != "-" or path is not None:
@@ -123,7 +139,7 @@ def main(argv):
         i += 1
     if path is None:
         _usage()
-    run(path, root)
+    run(path, root, boot)
 
 
 if __name__ == "__main__":

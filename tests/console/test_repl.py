@@ -209,3 +209,16 @@ def test_attach_and_detach_through_the_pty(repl):
         assert b"KeyboardInterrupt" in c.expect(b"\x04", 10)
     finally:
         c.close()
+
+
+def test_boot_file_runs_once_and_its_services_outlive_soft_reset(workdir):
+    boot = workdir / "boot.py"
+    boot.write_text("import xen\nxen.boot_runs = getattr(xen, 'boot_runs', 0) + 1\nprint('boot ran')\n")
+    p = subprocess.run([str(FIRMWARE), "-m", "xen.repl", "-", "--root", str(workdir / "flash"),
+                        "--boot", str(boot)],
+                       input=b"\x04\x04import xen\rprint('runs', xen.boot_runs)\r",
+                       capture_output=True, timeout=30, env=mp_env(), cwd=str(ROOT))
+    out = p.stdout.decode(errors="replace")
+    assert p.returncode == 0, out + p.stderr.decode(errors="replace")
+    assert out.count("boot ran") == 1 and out.count("MPY: soft reboot") >= 2
+    assert "runs 1" in out
