@@ -83,8 +83,30 @@ printf '%s\n' "${order[@]}" > "$stage/lib/modules/order"
 (cd "$stage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$out/dom0.cpio" \
   || die "cpio of the dom0 initramfs failed"
 
-# --- boot -----------------------------------------------------------------------------
+# --- guest images (read by dom0 over the share) -----------------------------------------
+# The domU runs Debian's arm64 kernel with a busybox initramfs holding Debian's
+# xenstore-utils (dynamically linked: its libraries and loader come along).
 share=$out/share
+gstage=$out/guest-root
+mkdir -p "$share/guest"
+rm -rf "$gstage" && mkdir -p "$gstage"/{bin,lib/aarch64-linux-gnu}
+cp "$BUSYBOX" "$gstage/bin/busybox"
+ln -s busybox "$gstage/bin/sh"
+cp "$top/tests/xen/guest/init" "$gstage/init"
+chmod +x "$gstage/init"
+cp "$ROOT/usr/bin/xenstore" "$gstage/bin/xenstore"
+for t in read write ls rm exists list; do ln -s xenstore "$gstage/bin/xenstore-$t"; done
+for l in lib/aarch64-linux-gnu/ld-linux-aarch64.so.1 lib/aarch64-linux-gnu/libc.so.6 \
+         usr/lib/aarch64-linux-gnu/libxenstore.so.4 usr/lib/aarch64-linux-gnu/libxentoolcore.so.1; do
+  [ -e "$ROOT/$l" ] || die "guest library $l missing from the unpacked packages"
+  cp -L "$ROOT/$l" "$gstage/lib/aarch64-linux-gnu/"
+done
+ln -s aarch64-linux-gnu/ld-linux-aarch64.so.1 "$gstage/lib/ld-linux-aarch64.so.1"
+(cd "$gstage" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) > "$share/guest/initramfs.cpio" \
+  || die "cpio of the guest initramfs failed"
+cmp -s "$KERNEL" "$share/guest/Image" || cp "$KERNEL" "$share/guest/Image"
+
+# --- boot -----------------------------------------------------------------------------
 rm -rf "$share/results" && mkdir -p "$share/results"
 xen_args="console=dtuart dtuart=/pl011@$uart dom0_mem=${dom0_mem_mb}M dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all ${XEN_QEMU_XEN_ARGS:-}"
 qemu=(qemu-system-aarch64 -machine virt,virtualization=on,gic-version=3 -cpu cortex-a57
