@@ -72,6 +72,14 @@ def test_d_guest_write_reaches_dom0_xenstore():
     eq(xenstore.read(path), b"ok", "dom0 reads the guest's node")
 
 
+def test_d2_pause_unpause_visible_in_getdomaininfo():
+    dom = state["dom"]
+    dom.pause()
+    eq(_xen.getdomaininfo(dom.domid)["paused"], True, "paused after .pause()")
+    dom.unpause()
+    eq(_xen.getdomaininfo(dom.domid)["paused"], False, "running after .unpause()")
+
+
 def test_e_console_input_reaches_guest():
     check(wait_text("guest waiting for input", 30000), "guest not waiting for input")
     state["dom"].console.write(b"hello-from-dom0\n")
