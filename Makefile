@@ -51,14 +51,22 @@ $(MPY_CROSS): $(MPY_SRC_STAMP) | $(BUILD)/.deps-host
 $(BUILD)/mpy-lib/README.md:
 	@mkdir -p $(@D) && touch $@
 
-# The unix port's own make decides what is stale; this rule always asks it.
+# The unix port's own make decides what is stale, but it does not track
+# options: when the options change (MODXEN_VERIFY, anchors, MICROPY_DIR...)
+# the objects are rebuilt from scratch.
 host: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host
-	$(MAKE) -C $(MPY_DIR)/ports/unix -j$(JOBS) BUILD=$(HOST_BUILD)/obj $(UNIX_OPTS) MODXEN_BACKEND=sim
+	@opts='$(MPY_DIR) $(UNIX_OPTS) MODXEN_BACKEND=sim'; \
+	 if [ -d $(HOST_BUILD)/obj ] && [ "$$(cat $(HOST_BUILD)/.options 2>/dev/null)" != "$$opts" ]; then \
+	   echo "host firmware options changed: rebuilding"; rm -rf $(HOST_BUILD)/obj; fi; \
+	 mkdir -p $(HOST_BUILD) && echo "$$opts" > $(HOST_BUILD)/.options
+	GIT_CEILING_DIRECTORIES=$(BUILD)/src $(MAKE) -C $(MPY_DIR)/ports/unix -j$(JOBS) BUILD=$(HOST_BUILD)/obj $(UNIX_OPTS) MODXEN_BACKEND=sim
 	@cp $(HOST_BUILD)/obj/micropython $(FIRMWARE).tmp && mv -f $(FIRMWARE).tmp $(FIRMWARE)
 	@echo "host firmware: $(FIRMWARE)"
 
-run: host
-	@cd $(TOP) && exec $(FIRMWARE) -i policies/default/boot.py
+# The product in one command: the host firmware's dom0 REPL on this terminal,
+# booted through the signed default policy installed by the build.
+run: policy-state
+	@cd $(TOP) && MODXEN_STATE=$(POLICY_STATE) exec $(FIRMWARE) -X heapsize=64M -m xen.repl - --root $(BUILD)/state/flash --policy
 
 test: host $(BUILD)/.deps-test
 	$(BUILD)/venv/bin/python -m pytest tests $(PYTEST_ARGS)

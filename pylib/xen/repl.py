@@ -3,8 +3,11 @@
 #   micropython -m xen.repl PATH [--root DIR]   REPL on a new pseudo-terminal
 #                                               whose slave is linked at PATH
 #   micropython -m xen.repl - [--root DIR]      REPL on this terminal (make run)
-#   --boot FILE   run FILE once before the first prompt (dom0's boot policy:
-#                 the services it starts outlive every soft reset)
+#   --boot FILE   run FILE once before the first prompt (the services it
+#                 starts outlive every soft reset)
+#   --policy      run the installed boot policy first (xen.policy.boot(): the
+#                 signed policy in MODXEN_STATE, with trial/revert), as the
+#                 firmware's boot does on a board
 #
 # It is MicroPython's own REPL (pyexec: friendly, raw and raw-paste modes),
 # the one a board runs on its console. Ctrl-D soft-resets as on a board: user
@@ -92,7 +95,7 @@ def soft_reset():
             del sys.modules[name]
 
 
-def run(path, root=DEFAULT_ROOT, boot=None):
+def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
     """Set up the terminal and the filesystem, then run the REPL until the
     process is killed (or, for "-", the terminal ends)."""
     global _state
@@ -101,6 +104,14 @@ def run(path, root=DEFAULT_ROOT, boot=None):
         with open(boot) as f:
             code = f.read()
     dev = _xen.repl_tty(path)
+    if policy:
+        # what the firmware's boot runs on a board: the installed boot
+        # policy, with trial and revert handling
+        try:
+            import xen.policy
+            xen.policy.boot()
+        except Exception as e:
+            sys.print_exception(e)
     if code is not None:
         try:
             exec(code, {"__name__": "__main__", "__file__": boot})
@@ -114,7 +125,7 @@ def run(path, root=DEFAULT_ROOT, boot=None):
 
 
 def _usage():
-    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR] [--boot FILE]\n")
+    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR] [--boot FILE] [--policy]\n")
     sys.exit(2)
 
 
@@ -122,9 +133,14 @@ def main(argv):
     path = None
     root = DEFAULT_ROOT
     boot = None
+    policy = False
     i = 0
     while i < len(argv):
         a = argv[i]
+        if a == "--policy":
+            policy = True
+            i += 1
+            continue
         if a == "--root" and i + 1 < len(argv):
             root = argv[i + 1]
             i += 2
@@ -139,7 +155,7 @@ def main(argv):
         i += 1
     if path is None:
         _usage()
-    run(path, root, boot)
+    run(path, root, boot, policy)
 
 
 if __name__ == "__main__":
