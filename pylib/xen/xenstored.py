@@ -3,7 +3,6 @@
 # Serves dom0-local clients on a unix socket (and, with _xen, the rings of
 # introduced guests) until SIGTERM or SIGINT, then removes its socket.
 import sys
-import os
 
 USAGE = "usage: xen.xenstored --socket PATH [--quota NAME=VALUE ...]"
 
@@ -42,45 +41,13 @@ def parse_args(argv):
     return path, quotas
 
 
-def _own_pid():
-    with open("/proc/self/stat") as f:
-        return int(f.read().split()[0])
-
-
-def _catch_sigterm(path):
-    """Make SIGTERM end the loop like SIGINT. With _xen.catch_signal (a C hook
-    turning a signal into KeyboardInterrupt) that is exact. Without it, a
-    detached shell waits for this process to exit and removes the socket
-    (only if it is still the same inode)."""
-    try:
-        import _xen
-        if hasattr(_xen, "catch_signal"):
-            _xen.catch_signal(15)
-            return "hook"
-    except ImportError:
-        pass
-    try:
-        pid = _own_pid()
-        ino = os.stat(path)[1]
-    except OSError:
-        return None
-    q = "'" + path.replace("'", "'\\''") + "'"
-    script = ("(tail --pid=%d -s 0.2 -f /dev/null 2>/dev/null || "
-              "while kill -0 %d 2>/dev/null; do sleep 0.2; done; "
-              "[ \"$(stat -c %%i %s 2>/dev/null)\" = %d ] && rm -f %s) "
-              "</dev/null >/dev/null 2>&1" % (pid, pid, q, ino, q))
-    # setsid: out of our process group, so a group-wide SIGTERM spares it.
-    os.system("setsid sh -c \"$XS_REAPER\" >/dev/null 2>&1 </dev/null &"
-              if _putenv("XS_REAPER", script) else script + " &")
-    return "reaper"
-
-
-def _putenv(k, v):
-    try:
-        os.putenv(k, v)
-        return True
-    except (AttributeError, OSError):
-        return False
+def _catch_signals():
+    """SIGTERM and SIGINT end the serving loop as KeyboardInterrupt, so the
+    socket is removed on the way out (even when the shell that started us
+    ignores SIGINT for background jobs)."""
+    import _xen
+    _xen.catch_signal(15)
+    _xen.catch_signal(2)
 
 
 def main(argv=None):
@@ -96,7 +63,7 @@ def main(argv=None):
     store = xenstore.server(quotas)
     srv = UnixServer(store, path)
     srv.on_output = xenstore.pump
-    _catch_sigterm(path)
+    _catch_signals()
     sys.stderr.write("xen.xenstored: serving on %s\n" % path)
     try:
         while True:

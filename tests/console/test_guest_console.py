@@ -1,7 +1,7 @@
 """Guest consoles on the sim, driven from the guest side (mp/conguest.py):
 output into the backlog, input through the 1024-byte ring, malicious
 indices, several consoles, consumers."""
-from conftest import mp_json, run_mp
+from consolelib import mp_json, run_mp
 
 PRE = """
 import _xen, time, struct

@@ -4,7 +4,7 @@ import os
 import subprocess
 import time
 
-from conftest import FIRMWARE, Pty, ROOT, mp_env
+from consolelib import FIRMWARE, Pty, ROOT, mp_env
 
 
 def test_exec_and_eval(repl):

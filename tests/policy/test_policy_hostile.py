@@ -4,7 +4,7 @@ import cbor2
 import hashlib
 import pytest
 
-from conftest import make_bundle, policy_files, load_key, TEST_KEY
+from policylib import make_bundle, policy_files, load_key, sec1, TEST_KEY
 
 
 def refused(dev, data, cls, words):
@@ -52,7 +52,7 @@ def test_unknown_key_without_kid(v1dev, other_key):
 def test_kid_of_trusted_key_but_signed_by_another(v1dev, other_key):
     # the header names the trusted key, the signature is another key's
     trusted = load_key(TEST_KEY)
-    import conftest
+    import policylib as conftest
     prot = cbor2.dumps({1: -7, 4: conftest.kid(trusted)})
     refused(v1dev, make_bundle(policy_files(2), version=2, key=other_key, protected=prot),
             "SignatureError", ["bad signature"])

@@ -2,7 +2,7 @@
 rotation and the littlefs-image store of the host firmware."""
 import time
 
-from conftest import make_bundle, policy_files, sec1, load_key, TEST_KEY
+from policylib import make_bundle, policy_files, sec1, load_key, TEST_KEY
 
 
 def test_fresh_device_has_no_policy(dev):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import make_bundle
+from policylib import make_bundle
 
 MP = Path(__file__).resolve().parent / "mp" / "powercut.py"
 

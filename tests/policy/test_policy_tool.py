@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.exceptions import InvalidSignature
 
-from conftest import ROOT, TEST_PUB, tool, policy_files
+from policylib import ROOT, TEST_PUB, tool, policy_files
 
 
 @pytest.fixture

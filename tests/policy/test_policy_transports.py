@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, make_bundle, policy_files, other_key  # noqa: F401
+from policylib import ROOT, make_bundle, policy_files, other_key  # noqa: F401
 
 XS_PRE = """
 import sys

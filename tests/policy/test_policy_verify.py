@@ -8,7 +8,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.hazmat.primitives import hashes
 
-from conftest import sec1, es256, load_key, TEST_KEY
+from policylib import sec1, es256, load_key, TEST_KEY
 
 
 def test_es256_verify_agrees_with_cryptography(firmware):

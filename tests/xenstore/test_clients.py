@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import TEST_XENSTORE, Daemon
+from xslib import TEST_XENSTORE, Daemon
 
 
 # ---------------------------------------------------------------- utils
@@ -191,7 +191,7 @@ def test_daemon_signal_removes_socket(sockdir, sig):
 def test_daemon_quota_option(sockdir):
     d = Daemon(sockdir / "q.sock", args=("--quota", "transactions=2"))
     try:
-        from conftest import RawClient
+        from xslib import RawClient
         c = RawClient(d.path)
         assert c.call(25, b"transactions\x00")[3] == b"2\x00"    # GET_QUOTA
         c.close()
@@ -200,7 +200,7 @@ def test_daemon_quota_option(sockdir):
 
 
 def test_daemon_bad_arguments(sockdir):
-    from conftest import FIRMWARE, mp_env, need_firmware
+    from xslib import FIRMWARE, mp_env, need_firmware
     need_firmware()
     for args in (["--quota", "nosuch=1", "--socket", str(sockdir / "a")],
                  ["--quota", "nodes=abc", "--socket", str(sockdir / "a")],

@@ -1,7 +1,7 @@
 """Protocol details of the core and the in-process dom0 API."""
 import struct
 
-from conftest import RawClient, run_mp
+from xslib import RawClient, run_mp
 
 
 def mp(code):

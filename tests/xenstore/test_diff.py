@@ -5,7 +5,7 @@ import json
 import os
 import random
 
-from conftest import ROOT
+from xslib import ROOT
 from xsdiff import CXenstored, replay
 
 SEQS = int(os.environ.get("XS_DIFF_SEQUENCES", "1000"))

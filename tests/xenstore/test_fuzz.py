@@ -2,7 +2,7 @@
 import os
 import random
 
-from conftest import mp_json
+from xslib import mp_json
 
 N = int(os.environ.get("XS_FUZZ_MESSAGES", "100000"))
 

@@ -1,6 +1,6 @@
 """Guests over the ring transport (a bytearray page with a guest-side
 driver written for the tests)."""
-from conftest import run_mp
+from xslib import run_mp
 
 PRE = "from xstest import *\n"
 

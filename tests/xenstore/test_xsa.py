@@ -3,7 +3,7 @@
 import socket
 import struct
 
-from conftest import RawClient, run_mp
+from xslib import RawClient, run_mp
 
 PRE = "from xstest import *\n"
 

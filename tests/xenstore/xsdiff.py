@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from conftest import RawClient
+from xslib import RawClient
 
 CXENSTORED = Path("/usr/lib/xen-4.17/bin/xenstored")
 SHIM_SRC = Path(__file__).resolve().parent / "fakexen" / "fakexen.c"

@@ -1,0 +1,168 @@
+"""Helpers for the xenstore tests: run MicroPython snippets against the core,
+start `xen.xenstored` on a socket, find Debian's clients.
+
+The firmware is build/host/micropython (or $MODXEN_FIRMWARE). With
+MODXEN_PYLIB=1 the source tree pylib/ replaces the frozen package (for a
+firmware built without it)."""
+import json
+import os
+import shutil
+import socket
+import struct
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
+TEST_XENSTORE = Path("/usr/lib/xen-4.17/bin/test-xenstore")
+
+
+def mp_env(extra=None):
+    e = dict(os.environ)
+    base = str(ROOT / "pylib") if os.environ.get("MODXEN_PYLIB") else ".frozen"
+    e["MICROPYPATH"] = base + ":" + str(HERE / "mp")
+    e.pop("XENSTORED_PATH", None)
+    if extra:
+        e.update(extra)
+    return e
+
+
+def need_firmware():
+    if not FIRMWARE.is_file():
+        pytest.fail("host firmware not built: %s (run `make host`)" % FIRMWARE, pytrace=False)
+
+
+def run_mp(code, timeout=120, expect_ok=True):
+    """Run MicroPython code; returns stdout. Asserts inside the code fail
+    the test (non-zero exit)."""
+    need_firmware()
+    p = subprocess.run([str(FIRMWARE), "-c", code], capture_output=True,
+                       timeout=timeout, env=mp_env(), cwd=str(ROOT))
+    out = p.stdout.decode(errors="replace")
+    err = p.stderr.decode(errors="replace")
+    if expect_ok:
+        assert p.returncode == 0, "micropython failed (%d)\n--- code ---\n%s\n--- out ---\n%s\n--- err ---\n%s" % (
+            p.returncode, code, out, err)
+    return out, err
+
+
+def mp_json(code, **kw):
+    """Run code that ends with emit(obj); returns obj."""
+    prelude = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
+    out, err = run_mp(prelude + code, **kw)
+    lines = [l for l in out.splitlines() if l.startswith("@@")]
+    assert lines, "no result emitted:\n" + out + err
+    return json.loads(lines[-1][2:])
+
+
+class Daemon:
+    """`micropython -m xen.xenstored --socket PATH` in the background."""
+
+    def __init__(self, path, args=()):
+        need_firmware()
+        self.path = str(path)
+        self.log = open(str(path) + ".log", "wb")
+        self.proc = subprocess.Popen(
+            [str(FIRMWARE), "-m", "xen.xenstored", "--socket", self.path, *args],
+            stdout=self.log, stderr=subprocess.STDOUT, env=mp_env(), cwd=str(ROOT))
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            if os.path.exists(self.path):
+                try:
+                    s = socket.socket(socket.AF_UNIX)
+                    s.connect(self.path)
+                    s.close()
+                    break
+                except OSError:
+                    pass
+            if self.proc.poll() is not None:
+                raise AssertionError("xenstored exited early: " + self.logtext())
+            time.sleep(0.02)
+        else:
+            raise AssertionError("xenstored did not come up: " + self.logtext())
+        self.env = dict(os.environ, XENSTORED_PATH=self.path)
+
+    def logtext(self):
+        self.log.flush()
+        return Path(self.path + ".log").read_text(errors="replace")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+    def tool(self, *argv, ok=True, input=None, timeout=30):
+        p = subprocess.run(list(argv), capture_output=True, env=self.env, timeout=timeout, input=input)
+        if ok is True:
+            assert p.returncode == 0, "%s failed: %r %r" % (argv, p.stdout, p.stderr)
+        elif ok is False:
+            assert p.returncode != 0, "%s succeeded unexpectedly: %r" % (argv, p.stdout)
+        return p
+
+
+@pytest.fixture
+def sockdir():
+    d = tempfile.mkdtemp(prefix="xs-")
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def xsd(sockdir):
+    d = Daemon(sockdir / "xs.sock")
+    yield d
+    d.stop()
+
+
+class RawClient:
+    """A raw wire client over the unix socket (CPython side)."""
+
+    def __init__(self, path):
+        self.s = socket.socket(socket.AF_UNIX)
+        self.s.settimeout(10)
+        self.s.connect(str(path))
+        self.buf = b""
+        self.events = []
+
+    def send(self, typ, payload, req_id=1, tx=0, length=None):
+        n = len(payload) if length is None else length
+        self.s.sendall(struct.pack("<IIII", typ, req_id, tx, n) + payload)
+
+    def recv(self):
+        while True:
+            if len(self.buf) >= 16:
+                t, r, x, n = struct.unpack_from("<IIII", self.buf)
+                if len(self.buf) >= 16 + n:
+                    body = self.buf[16:16 + n]
+                    self.buf = self.buf[16 + n:]
+                    return t, r, x, body
+            d = self.s.recv(65536)
+            if not d:
+                raise EOFError("server closed the connection")
+            self.buf += d
+
+    def reply(self):
+        """Next non-event message."""
+        while True:
+            m = self.recv()
+            if m[0] == 15:
+                self.events.append(m[3])
+            else:
+                return m
+
+    def call(self, typ, payload, tx=0, req_id=1):
+        self.send(typ, payload, req_id, tx)
+        return self.reply()
+
+    def close(self):
+        self.s.close()
