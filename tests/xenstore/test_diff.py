@@ -14,7 +14,9 @@ SEQS = int(os.environ.get("XS_DIFF_SEQUENCES", "1000"))
 def test_differential_against_cxenstored(xsd, sockdir):
     cx = CXenstored(sockdir / "cx")
     try:
-        base = int(os.environ.get("XS_DIFF_SEED", random.randrange(1 << 20)))
+        # A fixed base keeps CI reproducible; XS_DIFF_SEED=random explores.
+        seed = os.environ.get("XS_DIFF_SEED", "1")
+        base = random.randrange(1 << 20) if seed == "random" else int(seed)
         seeds = list(range(base, base + SEQS))
         just = []
         div = replay(xsd.path, cx.path, seeds, justified_out=just)
