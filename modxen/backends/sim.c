@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <time.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2506,9 +2507,61 @@ int xenhv_init(void) {
     return 0;
 }
 
+// The wake signal can land just before the interpreter enters a blocking
+// call (then only the no-op handler runs and the call sleeps its full time).
+// A kicker thread signals again, backing off from 2 ms to 128 ms, while the
+// scheduler still holds unrun work, as the linux backend's reader does.
+static pthread_mutex_t kick_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t kick_cv = PTHREAD_COND_INITIALIZER;
+static bool kick_wanted;
+static bool kick_started;
+static volatile int drop_wakeups;   // sim.drop_wakeups(n): lose the next n signals
+
+static void *kicker_main(void *arg) {
+    (void)arg;
+    pthread_mutex_lock(&kick_mu);
+    for (;;) {
+        while (!kick_wanted) {
+            pthread_cond_wait(&kick_cv, &kick_mu);
+        }
+        kick_wanted = false;
+        pthread_mutex_unlock(&kick_mu);
+        for (unsigned ms = 2; MP_STATE_VM(sched_state) == MP_SCHED_PENDING; ms = ms < 128 ? ms * 2 : 128) {
+            struct timespec ts = { 0, (long)ms * 1000000L };
+            nanosleep(&ts, NULL);
+            if (MP_STATE_VM(sched_state) == MP_SCHED_PENDING) {
+                pthread_kill(sim_main_thread, SIGRTMIN + 6);
+            }
+        }
+        pthread_mutex_lock(&kick_mu);
+    }
+    return NULL;
+}
+
 void xenhv_wake(void) {
     if (sim_up && !pthread_equal(pthread_self(), sim_main_thread)) {
-        pthread_kill(sim_main_thread, SIGRTMIN + 6);
+        if (drop_wakeups > 0) {
+            drop_wakeups--;     // the signal that lands too early, forced
+        } else {
+            pthread_kill(sim_main_thread, SIGRTMIN + 6);
+        }
+        pthread_mutex_lock(&kick_mu);
+        if (!kick_started) {
+            pthread_t t;
+            pthread_attr_t a;
+            pthread_attr_init(&a);
+            pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+            // the kicker never runs Python: block every signal in it
+            sigset_t all, old;
+            sigfillset(&all);
+            pthread_sigmask(SIG_BLOCK, &all, &old);
+            kick_started = pthread_create(&t, &a, kicker_main, NULL) == 0;
+            pthread_sigmask(SIG_SETMASK, &old, NULL);
+            pthread_attr_destroy(&a);
+        }
+        kick_wanted = true;
+        pthread_cond_signal(&kick_cv);
+        pthread_mutex_unlock(&kick_mu);
     }
 }
 
@@ -2969,6 +3022,14 @@ static mp_obj_t sim_fail(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_a
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(sim_fail_obj, 1, sim_fail);
+
+// drop_wakeups(n): the next n wake signals are lost, as when one lands
+// just before the interpreter blocks; the kicker must recover.
+static mp_obj_t sim_drop_wakeups(mp_obj_t n) {
+    drop_wakeups = mp_obj_get_int(n);
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(sim_drop_wakeups_obj, sim_drop_wakeups);
 
 static mp_obj_t sim_fail_clear(void) {
     xenhv_init();
@@ -3562,6 +3623,7 @@ static const mp_rom_map_elem_t sim_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_guest_map), MP_ROM_PTR(&sim_guest_map_obj) },
     { MP_ROM_QSTR(MP_QSTR_guest_notify), MP_ROM_PTR(&sim_guest_notify_obj) },
     { MP_ROM_QSTR(MP_QSTR_guest_pending), MP_ROM_PTR(&sim_guest_pending_obj) },
+    { MP_ROM_QSTR(MP_QSTR_drop_wakeups), MP_ROM_PTR(&sim_drop_wakeups_obj) },
     { MP_ROM_QSTR(MP_QSTR_guest_bind_interdomain), MP_ROM_PTR(&sim_guest_bind_interdomain_obj) },
     { MP_ROM_QSTR(MP_QSTR_guest_alloc_unbound), MP_ROM_PTR(&sim_guest_alloc_unbound_obj) },
     { MP_ROM_QSTR(MP_QSTR_guest_close), MP_ROM_PTR(&sim_guest_close_obj) },

@@ -221,3 +221,24 @@ def test_upcall_runs_while_repl_idle(mp, tmp_path):
         p.kill()
         p.wait()
         os.close(master)
+
+
+def test_a_lost_wake_signal_is_recovered(mp):
+    # The wake signal can land just before the interpreter blocks (then the
+    # sleep would run its full time). The sim loses it on purpose; the
+    # backend must signal again while the upcall is still pending.
+    r = mp.json(GUEST + """
+import _thread
+at = []
+ch.callback = lambda c: at.append(time.ticks_ms())
+sim.drop_wakeups(1)
+def guest():
+    time.sleep_ms(50)
+    sim.guest_notify(d, gport)
+_thread.start_new_thread(guest, ())
+t0 = time.ticks_ms()
+time.sleep(2)
+emit([len(at), time.ticks_diff(at[0], t0) if at else None])
+""")
+    n, when = r
+    assert n == 1 and when < 1000
