@@ -19,6 +19,8 @@ MPY_SRC_STAMP := $(MPY_DIR)/py/mpconfig.h
 endif
 
 FIRMWARE := $(HOST_BUILD)/micropython
+# Python for the host tools (a venv made by scripts/deps.sh)
+PYTHON := $(BUILD)/venv/bin/python
 MPY_CROSS := $(HOST_BUILD)/mpy-cross/mpy-cross
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -31,7 +33,7 @@ UNIX_OPTS = MICROPY_PY_BTREE=0 MICROPY_PY_SSL=0 MICROPY_SSL_MBEDTLS=0 MICROPY_PY
 .PHONY: all host run test test-host deps deps-test clean
 all: host
 
-$(BUILD)/.deps-host: scripts/deps.sh
+$(BUILD)/.deps-host: scripts/deps.sh tools/requirements.txt
 	bash scripts/deps.sh host
 	@mkdir -p $(@D) && touch $@
 
@@ -110,13 +112,13 @@ POLICY_ANCHORS_H := $(HOST_BUILD)/policy-anchors.h
 POLICY_BUNDLE := $(HOST_BUILD)/default-policy.bundle
 POLICY_STATE ?= $(HOST_BUILD)/policy-state
 .PHONY: policy-anchors policy-state run-policy
-policy-anchors:
-	@mkdir -p $(HOST_BUILD) && python3 tools/policy-anchors-h $(POLICY_ANCHORS_H) $(POLICY_PUB)
+policy-anchors: | $(BUILD)/.deps-host
+	@mkdir -p $(HOST_BUILD) && $(PYTHON) tools/policy-anchors-h $(POLICY_ANCHORS_H) $(POLICY_PUB)
 host: policy-anchors
 host: UNIX_OPTS += MODXEN_POLICY_ANCHORS_H=$(POLICY_ANCHORS_H)
 firmware-aarch64: UNIX_OPTS += MODXEN_VERIFY=0
 $(POLICY_BUNDLE): $(wildcard policies/default/*) $(POLICY_KEY) | $(BUILD)/.deps-host
-	python3 tools/modxen-policy sign --key $(POLICY_KEY) --version $(POLICY_VERSION) --counter 0 policies/default $@
+	$(PYTHON) tools/modxen-policy sign --key $(POLICY_KEY) --version $(POLICY_VERSION) --counter 0 policies/default $@
 $(POLICY_STATE)/.provisioned: $(POLICY_BUNDLE) $(FIRMWARE)
 	rm -rf $(POLICY_STATE) && mkdir -p $(POLICY_STATE)
 	MODXEN_STATE=$(POLICY_STATE) $(FIRMWARE) -c "import xen.policy as p; p.install('$(POLICY_BUNDLE)', confirm=True); print('policy:', p.status())"
