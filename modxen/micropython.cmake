@@ -5,6 +5,8 @@ add_library(usermod_xen INTERFACE)
 target_sources(usermod_xen INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modxen.c
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
+    # the board's REPL: console input and a soft reset that keeps dom0 services
+    ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr_console.c
 )
 # Boot-policy signatures (issue 7): verify.c is compiled in; the port's
 # configuration must define MODXEN_VERIFY=1 (and MODXEN_POLICY_ANCHORS_H) and
@@ -12,5 +14,7 @@ target_sources(usermod_xen INTERFACE
 target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/verify.c)
 # Guest byte rings (issue 6): console and xenstore copy loops.
 target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/ring.c)
+# xenstore wire framing helpers (issue 3).
+target_sources(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR}/xsframe.c)
 target_include_directories(usermod_xen INTERFACE ${CMAKE_CURRENT_LIST_DIR})
 target_link_libraries(usermod INTERFACE usermod_xen)

@@ -11,6 +11,8 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 
 host_pkgs=(build-essential pkg-config python3 python3-venv xz-utils debian-archive-keyring libxen-dev libmbedtls-dev)
 test_pkgs=(xenstore-utils xen-utils-4.17 device-tree-compiler)
+# tests/zephyr: the Zephyr firmware's C compiled for aarch64 against libxen-dev
+test_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 
 pkgs=("${host_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")

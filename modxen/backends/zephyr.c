@@ -1,0 +1,539 @@
+// modxen backend for a Zephyr dom0: Zephyr's Xen API.
+//
+//   hypercalls   Zephyr's HYPERVISOR_* stubs (arch/arm64 hypercall.h); the
+//                ones a released Zephyr lacks (xen_version, sysctl, xsm_op)
+//                are three-instruction stubs of our own below
+//   guest frames XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign, into
+//                Xen's extended regions (the hypervisor node of the device
+//                tree, reg entries after the grant table) mapped into
+//                Zephyr's address space; without an extended region, into
+//                dom0 pages taken from Zephyr's heap and handed back to Xen
+//                for as long as the mapping lives
+//   events       Zephyr's event-channel driver: its ISR calls our callback,
+//                which masks the port, calls modxen_upcall() and wakes the
+//                interpreter (mp_hal_signal_event)
+//
+// Xen's public headers come first (xenhv.h -> xenabi.h, Xen's own headers);
+// Zephyr's Xen API headers include Zephyr's copies of some of them, which
+// carry the same include guards and are therefore skipped: one definition of
+// every Xen struct, Xen's.
+//
+// Errors are Xen errnos (negative), as xenhv.h asks; the Zephyr wrappers we
+// call return the hypercall's own value.
+
+#include <stdint.h>
+#include <string.h>
+
+#include "xenhv.h"
+#if defined(MODXEN_ZEPHYR_XEN_HEADERS)
+#include <zephyr/xen/public/errno.h>
+#else
+#include <xen/errno.h>
+#endif
+
+#include <zephyr/kernel.h>
+#include <zephyr/devicetree.h>
+#include <zephyr/kernel/internal/mm.h>
+#include <zephyr/arch/arm64/hypercall.h>
+#include <zephyr/xen/events.h>
+#include <zephyr/xen/memory.h>
+
+// MicroPython's Zephyr port (mphalport.c): wake a k_poll wait.
+void mp_hal_signal_event(void);
+
+const char xenhv_backend_name[] = "zephyr";
+
+#define PG 4096u
+
+/******************************************************************************/
+// Hypercall stubs Zephyr does not provide. Xen's Arm64 ABI: hypercall number
+// in x16, arguments in x0-x4, `hvc #XEN_HYPERCALL_TAG`, result in x0. The
+// numbers and the tag are Xen's own (xen.h, arch-arm.h).
+
+#define MODXEN_STR_(x) #x
+#define MODXEN_STR(x) MODXEN_STR_(x)
+#define MODXEN_HYPERCALL_STUB(name, nr) \
+    __asm__ (".pushsection .text.modxen_hyp_" #name ",\"ax\",%progbits\n" \
+    ".global modxen_hyp_" #name "\n" \
+    ".type modxen_hyp_" #name ", %function\n" \
+    ".balign 4\n" \
+    "modxen_hyp_" #name ":\n" \
+    "    mov x16, #" MODXEN_STR(nr) "\n" \
+    "    hvc #" MODXEN_STR(XEN_HYPERCALL_TAG) "\n" \
+    "    ret\n" \
+    ".size modxen_hyp_" #name ", . - modxen_hyp_" #name "\n" \
+    ".popsection\n")
+
+MODXEN_HYPERCALL_STUB(xen_version, __HYPERVISOR_xen_version);
+MODXEN_HYPERCALL_STUB(sysctl, __HYPERVISOR_sysctl);
+MODXEN_HYPERCALL_STUB(xsm_op, __HYPERVISOR_xsm_op);
+
+long modxen_hyp_xen_version(unsigned long cmd, unsigned long arg);
+long modxen_hyp_sysctl(unsigned long op);
+long modxen_hyp_xsm_op(unsigned long op);
+
+/******************************************************************************/
+// Scratch area: ordinary dom0 memory. Xen on Arm reads hypercall buffers
+// through dom0's stage-1 tables, and Zephyr never pages them out.
+
+static uint8_t scratch[XENHV_SCRATCH_SIZE] __aligned(PG);
+
+uint8_t *xenhv_scratch(void) {
+    return scratch;
+}
+
+int xenhv_init(void) {
+    // Zephyr maps the shared info page and connects the event ISR at boot
+    // (CONFIG_XEN); nothing to open.
+    return 0;
+}
+
+long xenhv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
+    unsigned long a3, unsigned long a4, unsigned long a5) {
+    (void)a4;
+    (void)a5;
+    switch (op) {
+        case __HYPERVISOR_console_io:
+            return HYPERVISOR_console_io((int)a1, (int)a2, (char *)a3);
+        case __HYPERVISOR_sched_op:
+            return HYPERVISOR_sched_op((int)a1, (void *)a2);
+        case __HYPERVISOR_event_channel_op:
+            return HYPERVISOR_event_channel_op((int)a1, (void *)a2);
+        case __HYPERVISOR_hvm_op:
+            return HYPERVISOR_hvm_op((int)a1, (void *)a2);
+        case __HYPERVISOR_memory_op:
+            return HYPERVISOR_memory_op((int)a1, (void *)a2);
+        case __HYPERVISOR_grant_table_op:
+            return HYPERVISOR_grant_table_op((int)a1, (void *)a2, (unsigned int)a3);
+        case __HYPERVISOR_domctl:
+            return HYPERVISOR_domctl((void *)a1);
+        case __HYPERVISOR_xen_version:
+            return modxen_hyp_xen_version(a1, a2);
+        case __HYPERVISOR_sysctl:
+            return modxen_hyp_sysctl(a1);
+        case __HYPERVISOR_xsm_op:
+            return modxen_hyp_xsm_op(a1);
+        default:
+            return -XEN_ENOSYS;
+    }
+}
+
+/******************************************************************************/
+// Foreign frames.
+//
+// A mapping needs n contiguous dom0 frames (guest-physical addresses of dom0)
+// to put the guest's frames at. They come from an extended region (address
+// space Xen left unused for exactly this) or, without one, from Zephyr's
+// heap: those pages are given back to Xen first (their RAM is not lost, Xen
+// holds it) and taken back when the mapping goes.
+//
+// Unmapping removes the foreign frames and puts fresh dom0 pages (from Xen's
+// free memory) at the same addresses, so a stale view reads zeroes instead of
+// faulting; dom0's allowance is raised by the few pages this needs.
+// release_va hands those pages back and frees the range.
+
+typedef struct {
+    uint64_t base;   // guest-physical address of dom0
+    uint64_t pages;
+    uint8_t *va;     // Zephyr's mapping of the whole region
+} region_t;
+
+#if DT_HAS_COMPAT_STATUS_OKAY(xen_xen)
+#define XEN_NODE DT_INST(0, xen_xen)
+#define XEN_NREGS DT_NUM_REGS(XEN_NODE)
+#define REGION(i) { DT_REG_ADDR_BY_IDX(XEN_NODE, i), DT_REG_SIZE_BY_IDX(XEN_NODE, i) / PG, NULL }
+#else
+#define XEN_NREGS 0
+#endif
+
+// reg[0] of the hypervisor node is the grant table; the extended regions
+// follow (up to three are used).
+static region_t regions[] = {
+    #if XEN_NREGS > 1
+    REGION(1),
+    #endif
+    #if XEN_NREGS > 2
+    REGION(2),
+    #endif
+    #if XEN_NREGS > 3
+    REGION(3),
+    #endif
+    { 0, 0, NULL },   // keeps the array non-empty; not a region
+};
+#define NREGIONS (sizeof(regions) / sizeof(regions[0]) - 1)
+
+// Allocation map of the extended regions: one bit per page, first fit. The
+// map covers MODXEN_REGION_MAP_PAGES pages of all regions together (64 MiB
+// by default); pages beyond are not used.
+#ifndef MODXEN_REGION_MAP_PAGES
+#define MODXEN_REGION_MAP_PAGES (16384u)
+#endif
+static uint32_t region_used[MODXEN_REGION_MAP_PAGES / 32];
+
+// One live or closed mapping. The binding knows only (addr, n); this table
+// gives the backend what it needs to undo a mapping.
+typedef struct {
+    uint8_t *addr;
+    uint64_t gpfn;      // first dom0 frame
+    uint32_t n;
+    uint8_t region;     // index into regions[], or 0xff: heap pages
+    uint8_t backed;     // dom0 pages sit at the frames (after unmap)
+} window_t;
+
+#ifndef MODXEN_MAX_WINDOWS
+#define MODXEN_MAX_WINDOWS 256
+#endif
+static window_t windows[MODXEN_MAX_WINDOWS];
+
+static window_t *window_find(void *addr) {
+    for (size_t i = 0; i < MODXEN_MAX_WINDOWS; i++) {
+        if (windows[i].n != 0 && windows[i].addr == addr) {
+            return &windows[i];
+        }
+    }
+    return NULL;
+}
+
+// First fit of n pages in the region map; returns the page index or -1.
+static long region_alloc(uint32_t n) {
+    uint64_t limit = 0;
+    for (size_t r = 0; r < NREGIONS; r++) {
+        limit += regions[r].pages;
+    }
+    if (limit > MODXEN_REGION_MAP_PAGES) {
+        limit = MODXEN_REGION_MAP_PAGES;
+    }
+    uint64_t run = 0;
+    for (uint64_t i = 0; i < limit; i++) {
+        if (region_used[i / 32] & (1u << (i % 32))) {
+            run = 0;
+            continue;
+        }
+        // a run may not cross from one region into the next
+        uint64_t start = i - run, acc = 0;
+        bool same = true;
+        for (size_t r = 0; r < NREGIONS; r++) {
+            if (start < acc + regions[r].pages) {
+                same = i < acc + regions[r].pages;
+                break;
+            }
+            acc += regions[r].pages;
+        }
+        run = same ? run + 1 : 1;
+        if (run == n) {
+            for (uint64_t j = i + 1 - n; j <= i; j++) {
+                region_used[j / 32] |= 1u << (j % 32);
+            }
+            return (long)(i + 1 - n);
+        }
+    }
+    return -1;
+}
+
+static void region_free(uint64_t first, uint32_t n) {
+    for (uint64_t j = first; j < first + n; j++) {
+        region_used[j / 32] &= ~(1u << (j % 32));
+    }
+}
+
+// Map-wide page index -> (region, dom0 frame, virtual address).
+static void region_locate(uint64_t idx, uint8_t *r_out, uint64_t *gpfn, uint8_t **va) {
+    uint64_t acc = 0;
+    for (size_t r = 0; r < NREGIONS; r++) {
+        if (idx < acc + regions[r].pages) {
+            uint64_t off = idx - acc;
+            *r_out = (uint8_t)r;
+            *gpfn = regions[r].base / PG + off;
+            *va = regions[r].va + off * PG;
+            return;
+        }
+        acc += regions[r].pages;
+    }
+}
+
+static uint64_t region_index(const window_t *w) {
+    uint64_t acc = 0;
+    for (size_t r = 0; r < w->region; r++) {
+        acc += regions[r].pages;
+    }
+    return acc + (w->gpfn - regions[w->region].base / PG);
+}
+
+static bool regions_mapped;
+
+static void regions_map(void) {
+    if (regions_mapped) {
+        return;
+    }
+    regions_mapped = true;
+    for (size_t r = 0; r < NREGIONS; r++) {
+        uint64_t pages = regions[r].pages;
+        if (pages > MODXEN_REGION_MAP_PAGES) {
+            pages = MODXEN_REGION_MAP_PAGES;
+        }
+        // Normal write-back memory, as the guest maps its own RAM.
+        k_mem_map_phys_bare(&regions[r].va, (uintptr_t)regions[r].base, pages * PG,
+            K_MEM_PERM_RW | K_MEM_CACHE_WB);
+        if (regions[r].va == NULL) {
+            regions[r].pages = 0;
+        } else {
+            regions[r].pages = pages;
+        }
+    }
+}
+
+// Take back the frames of a heap window from Xen (populate), or put fresh
+// pages at the frames of an unmapped region window. dom0's allowance
+// (max_pages) is raised once if Xen refuses for want of it.
+static int dom0_max_pages_raise(uint32_t n) {
+    struct xen_domctl op;
+    memset(&op, 0, sizeof(op));
+    op.cmd = XEN_DOMCTL_getdomaininfo;
+    op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op.domain = 0;
+    int rc = HYPERVISOR_domctl(&op);
+    if (rc < 0) {
+        return rc;
+    }
+    uint64_t max = op.u.getdomaininfo.max_pages;
+    memset(&op, 0, sizeof(op));
+    op.cmd = XEN_DOMCTL_max_mem;
+    op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op.domain = 0;
+    op.u.max_mem.max_memkb = (max + n) * (PG / 1024);
+    return HYPERVISOR_domctl(&op);
+}
+
+static int populate_frames(uint64_t gpfn, uint32_t n) {
+    xen_pfn_t chunk[64];
+    for (uint32_t done = 0; done < n;) {
+        uint32_t k = n - done < 64 ? n - done : 64;
+        for (uint32_t i = 0; i < k; i++) {
+            chunk[i] = gpfn + done + i;
+        }
+        int rc = xendom_populate_physmap(DOMID_SELF, 0, k, 0, chunk);
+        if (rc >= 0 && (uint32_t)rc < k) {
+            // short: dom0 is at its allowance; raise it and go on from there
+            done += rc;
+            if (dom0_max_pages_raise(n - done) < 0) {
+                return -XEN_ENOMEM;
+            }
+            continue;
+        }
+        if (rc < 0) {
+            return rc;
+        }
+        done += k;
+    }
+    return 0;
+}
+
+static int remove_frames(uint64_t gpfn, uint32_t n) {
+    int first = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        int rc = xendom_remove_from_physmap(DOMID_SELF, gpfn + i);
+        if (rc < 0 && first == 0) {
+            first = rc;
+        }
+    }
+    return first;
+}
+
+int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
+    size_t n, bool writable, void **addr) {
+    (void)writable;   // Arm's foreign mappings are read-write; the binding enforces read-only views
+    if (n == 0 || n > UINT16_MAX) {
+        return -XEN_EINVAL;
+    }
+    window_t *w = NULL;
+    for (size_t i = 0; i < MODXEN_MAX_WINDOWS; i++) {
+        if (windows[i].n == 0) {
+            w = &windows[i];
+            break;
+        }
+    }
+    if (w == NULL) {
+        return -XEN_ENOMEM;
+    }
+    regions_map();
+    long idx = NREGIONS > 0 ? region_alloc((uint32_t)n) : -1;
+    if (idx >= 0) {
+        region_locate((uint64_t)idx, &w->region, &w->gpfn, &w->addr);
+    } else {
+        // No extended region (or it is full): dom0 pages from the heap,
+        // whose RAM goes back to Xen while the guest's frames sit there.
+        uint8_t *p = k_aligned_alloc(PG, n * PG);
+        if (p == NULL) {
+            return -XEN_ENOMEM;
+        }
+        // Zephyr runs 1:1: the address is the guest-physical address.
+        w->addr = p;
+        w->gpfn = (uintptr_t)p / PG;
+        w->region = 0xff;
+        int rc = remove_frames(w->gpfn, (uint32_t)n);
+        if (rc < 0) {
+            populate_frames(w->gpfn, (uint32_t)n);
+            k_free(p);
+            return rc;
+        }
+    }
+    w->n = (uint32_t)n;
+    w->backed = 0;
+
+    memset(errs, 0, n * sizeof(*errs));
+    xen_pfn_t gpfns[64];
+    int err = 0;
+    size_t done = 0;
+    while (done < n && err == 0) {
+        uint32_t k = n - done < 64 ? (uint32_t)(n - done) : 64;
+        for (uint32_t i = 0; i < k; i++) {
+            gpfns[i] = w->gpfn + done + i;
+        }
+        int rc = xendom_add_to_physmap_batch(DOMID_SELF, domid, XENMAPSPACE_gmfn_foreign, k,
+            (xen_ulong_t *)&gfns[done], gpfns, &errs[done]);
+        if (rc < 0) {
+            err = rc;
+            break;
+        }
+        for (uint32_t i = 0; i < k; i++) {
+            if (errs[done + i] != 0) {
+                err = errs[done + i];
+                break;
+            }
+        }
+        done += k;
+    }
+    if (err != 0) {
+        // Nothing stays mapped: drop whatever did map, give the frames back.
+        remove_frames(w->gpfn, (uint32_t)done);
+        if (w->region == 0xff) {
+            populate_frames(w->gpfn, w->n);
+            k_free(w->addr);
+        } else {
+            region_free(region_index(w), w->n);
+        }
+        w->n = 0;
+        w->addr = NULL;
+        return err;
+    }
+    *addr = w->addr;
+    return 0;
+}
+
+int xenhv_unmap_foreign(void *addr, size_t n) {
+    window_t *w = window_find(addr);
+    if (w == NULL || w->n != n || w->backed) {
+        return -XEN_EINVAL;
+    }
+    int rc = remove_frames(w->gpfn, w->n);
+    // Inert dom0 pages in their place (heap windows: the pages they lent).
+    int prc = populate_frames(w->gpfn, w->n);
+    w->backed = prc == 0;
+    return rc < 0 ? rc : prc;
+}
+
+void xenhv_release_va(void *addr, size_t n) {
+    window_t *w = window_find(addr);
+    if (w == NULL || w->n != n) {
+        return;
+    }
+    if (w->region == 0xff) {
+        if (!w->backed) {
+            populate_frames(w->gpfn, w->n);
+        }
+        k_free(w->addr);
+    } else {
+        if (w->backed) {
+            remove_frames(w->gpfn, w->n);   // the borrowed pages go back to Xen
+        }
+        region_free(region_index(w), w->n);
+    }
+    w->n = 0;
+    w->addr = NULL;
+}
+
+/******************************************************************************/
+// Event channels. Zephyr's ISR clears the port's pending bit and calls the
+// bound callback; ours masks the port until the binding has handled it
+// (xenhv_evtchn_unmask), so a guest cannot flood dom0 with interrupts.
+
+void xenhv_wake(void) {
+    mp_hal_signal_event();
+}
+
+static void evtchn_cb(void *priv) {
+    evtchn_port_t port = (evtchn_port_t)(uintptr_t)priv;
+    mask_event_channel(port);
+    modxen_upcall(port);
+}
+
+static int evtchn_op(int cmd, void *arg) {
+    return HYPERVISOR_event_channel_op(cmd, arg);
+}
+
+int xenhv_evtchn_unmask(evtchn_port_t port) {
+    // The hypercall (not just clearing the mask bit) makes Xen re-raise an
+    // event that became pending while the port was masked.
+    struct evtchn_unmask u = { .port = port };
+    return evtchn_op(EVTCHNOP_unmask, &u);
+}
+
+// Route a freshly bound port to modxen_upcall and open it. An event that
+// arrived before the callback was in place is not lost.
+static int evtchn_attach(int port) {
+    if (port < 0) {
+        return port;
+    }
+    if (port >= XENHV_MAX_PORTS) {
+        struct evtchn_close c = { .port = (evtchn_port_t)port };
+        evtchn_op(EVTCHNOP_close, &c);
+        return -XEN_ENOSPC;
+    }
+    bind_event_channel(port, evtchn_cb, (void *)(uintptr_t)port);
+    int rc = xenhv_evtchn_unmask(port);
+    if (rc < 0) {
+        unbind_event_channel(port);
+        struct evtchn_close c = { .port = (evtchn_port_t)port };
+        evtchn_op(EVTCHNOP_close, &c);
+        return rc;
+    }
+    if (get_missed_events(port)) {
+        modxen_upcall(port);
+    }
+    return port;
+}
+
+int xenhv_evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port) {
+    struct evtchn_bind_interdomain b = { .remote_dom = remote_dom, .remote_port = remote_port };
+    int rc = evtchn_op(EVTCHNOP_bind_interdomain, &b);
+    return rc < 0 ? rc : evtchn_attach((int)b.local_port);
+}
+
+int xenhv_evtchn_bind_virq(uint32_t virq) {
+    struct evtchn_bind_virq b = { .virq = virq, .vcpu = 0 };
+    int rc = evtchn_op(EVTCHNOP_bind_virq, &b);
+    return rc < 0 ? rc : evtchn_attach((int)b.port);
+}
+
+int xenhv_evtchn_alloc_unbound(domid_t remote_dom) {
+    struct evtchn_alloc_unbound a = { .dom = DOMID_SELF, .remote_dom = remote_dom };
+    int rc = evtchn_op(EVTCHNOP_alloc_unbound, &a);
+    return rc < 0 ? rc : evtchn_attach((int)a.port);
+}
+
+int xenhv_evtchn_notify(evtchn_port_t port) {
+    struct evtchn_send s = { .port = port };
+    return evtchn_op(EVTCHNOP_send, &s);
+}
+
+int xenhv_evtchn_close(evtchn_port_t port) {
+    if (port >= XENHV_MAX_PORTS) {
+        return -XEN_EINVAL;
+    }
+    struct evtchn_close c = { .port = port };
+    int rc = evtchn_op(EVTCHNOP_close, &c);
+    if (rc == 0) {
+        unbind_event_channel(port);
+    }
+    return rc;
+}

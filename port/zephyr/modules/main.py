@@ -1,0 +1,51 @@
+# modxen's dom0 boot on Zephyr. Frozen as main.py: MicroPython's port runs it
+# after _boot.py has mounted /flash. It runs the installed boot policy, then
+# the REPL; Ctrl-D there is a soft reset that keeps the dom0 services.
+import sys
+import os
+import _xen
+import _xenboard
+
+_modules = set(sys.modules)
+_path = list(sys.path)
+
+
+def _check_abi():
+    # A domctl interface the hypervisor does not speak is refused (EACCES).
+    try:
+        _xen.getdomaininfo(0)
+    except OSError as e:
+        print("modxen: domctl refused (%s): this firmware speaks domctl 0x%x" % (
+            e, _xen.XEN_DOMCTL_INTERFACE_VERSION))
+
+
+def _boot():
+    try:
+        import xen.policy
+        xen.policy.boot()
+    except Exception as e:
+        print("modxen: boot policy not run:")
+        sys.print_exception(e)
+
+
+def _soft_reset():
+    import vfs
+    for _, where in vfs.mount():
+        if where not in ("/", "/flash"):
+            try:
+                vfs.umount(where)
+            except OSError:
+                pass
+    try:
+        os.chdir("/flash")
+    except OSError:
+        pass
+    sys.path[:] = _path
+    for name in list(sys.modules):
+        if name not in _modules and name.split(".")[0] not in ("xen", "asyncio"):
+            del sys.modules[name]
+
+
+_check_abi()
+_boot()
+_xenboard.repl_run(_soft_reset)
