@@ -45,3 +45,6 @@ SRC_USERMOD_LIB_C += shared/runtime/pyexec.c
 $(BUILD)/shared/runtime/pyexec.o: CFLAGS += -include py/mpconfig.h -include extmod/modplatform.h
 CFLAGS_USERMOD += -DMODXEN_HOST_REPL=1
 # --- end consoles
+# --- xenstore (issue 3): wire framing helpers for the server's hot path.
+SRC_USERMOD_C += $(MODXEN_DIR)/xsframe.c
+# --- end xenstore

@@ -28,6 +28,7 @@
 #include "ring.h"        // guest byte rings (ring.c)
 #include "repl_unix.h"   // host REPL terminal (repl_unix.c, unix builds)
 #include "verify.h"   // issue 7: es256_verify, policy_anchors (verify.c)
+#include "xsframe.h"  // xenstore wire framing (xsframe.c)
 
 #if !MICROPY_ENABLE_SCHEDULER || !MICROPY_SCHEDULER_STATIC_NODES
 #error "_xen needs MICROPY_ENABLE_SCHEDULER and MICROPY_SCHEDULER_STATIC_NODES=1"
@@ -1423,6 +1424,8 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // guest byte rings (ring.c) and the host REPL terminal (repl_unix.c)
     MODXEN_RING_GLOBALS
     MODXEN_REPL_GLOBALS
+    // xenstore wire framing (xsframe.c)
+    MODXEN_XSFRAME_GLOBALS
     // boot-policy signatures (verify.c; empty when MODXEN_VERIFY=0)
     MODXEN_VERIFY_GLOBALS
     // interpreter control

@@ -61,8 +61,9 @@ def main(argv=None):
     from xen import xenstore
     from xen.xenstore.sock import UnixServer
     store = xenstore.server(quotas)
+    # In-process watchers get their events through the local connection's
+    # flush (xenstore.pump), like any other connection with output.
     srv = UnixServer(store, path)
-    srv.on_output = xenstore.pump
     _catch_signals()
     sys.stderr.write("xen.xenstored: serving on %s\n" % path)
     try:

@@ -155,7 +155,7 @@ class Ring:
             if conn.nreplies + (1 if self.cur is not None and self.cur[0] != wire.WATCH_EVENT else 0) < limit:
                 msg = None
                 try:
-                    msg = framer.next()
+                    msg = framer.next_msg()
                 except wire.ProtocolError as e:
                     self._fail(ERROR_PROTO, str(e))
                     return False
@@ -181,12 +181,12 @@ class Ring:
                         kick = True
                         moved = True
                         try:
-                            msg = framer.next()
+                            msg = framer.next_msg()
                         except wire.ProtocolError as e:
                             self._fail(ERROR_PROTO, str(e))
                             return False
                 if msg is not None:
-                    store.process(conn, msg)
+                    store.handle(conn, msg[0], msg[1], msg[2], msg[3])
                     moved = True
                     budget -= 1
                     if budget <= 0:

@@ -1,6 +1,10 @@
 # Unix socket transport for dom0-local clients (libxenstore's XENSTORED_PATH
-# convention). A thin adapter: bytes in -> Framer -> core; queued packets
+# convention). A thin adapter: bytes in -> messages -> core; queued packets
 # out. Multiplexed with select.poll; never blocks on a slow client.
+#
+# This is the server's hot path for dom0 tools, so it allocates little per
+# message: one receive buffer for every client, messages split in C
+# (wire.parse), replies sent once per poll round.
 import socket
 import select
 import struct
@@ -8,7 +12,12 @@ import os
 from . import wire
 
 _EAGAIN = 11
-_RECV = 8192
+_POLLIN = select.POLLIN
+_POLLOUT = select.POLLOUT
+_POLLHUPERR = select.POLLHUP | select.POLLERR
+# One receive buffer for all clients: what is left of an incomplete message
+# (< 16 + 4096 bytes) plus at least one whole message always fit.
+_RECV = 2 * (wire.HEADER + wire.PAYLOAD_MAX)
 _MAX_OUT = 1 << 20      # a dom0 client that stops reading is dropped past this
 
 
@@ -26,13 +35,44 @@ class _Client:
         self.sock = sock
         self.conn = srv.store.connect(0, "socket")
         self.conn.io = self
-        self.framer = wire.Framer()
+        self.left = b""         # the start of an incomplete message
         self.pend = b""         # bytes accepted by the core, not yet sent
         self.wantout = False    # registered for POLLOUT
+        self.gone = False
 
     def flush(self):
-        if id(self.sock) in self.srv.clients:
-            self.srv._flush(self)
+        """Send what the core queued (called for dirty connections)."""
+        if self.gone:
+            return
+        conn = self.conn
+        pend = self.pend
+        if conn.out:
+            out = conn.take_all()
+            data = out[0] if len(out) == 1 else b"".join(out)
+            pend = pend + data if pend else data
+        if not pend:
+            return
+        try:
+            n = self.sock.send(pend)
+        except OSError as e:
+            if e.errno != _EAGAIN:
+                self.srv._drop(self)
+                return
+            n = 0
+        if n == len(pend):
+            self.pend = b""
+            if self.wantout:
+                self.wantout = False
+                self.srv.poller.modify(self.sock, _POLLIN)
+            return
+        pend = self.pend = pend[n:]
+        if len(pend) > _MAX_OUT:
+            self.srv.store.log("xenstore: socket client not reading, dropped")
+            self.srv._drop(self)
+            return
+        if not self.wantout:
+            self.wantout = True
+            self.srv.poller.modify(self.sock, _POLLIN | _POLLOUT)
 
 
 class UnixServer:
@@ -52,8 +92,10 @@ class UnixServer:
         self.lsock.listen(64)
         self.lsock.setblocking(False)
         self.poller = poller if poller is not None else select.poll()
-        self.poller.register(self.lsock, select.POLLIN)
+        self.poller.register(self.lsock, _POLLIN)
         self.on_output = None   # hook: called after each batch (in-process pump)
+        self.rbuf = bytearray(_RECV)
+        self.rmv = memoryview(self.rbuf)
 
     def close(self):
         for c in list(self.clients.values()):
@@ -79,9 +121,12 @@ class UnixServer:
             s.setblocking(False)
             c = _Client(self, s)
             self.clients[id(s)] = c
-            self.poller.register(s, select.POLLIN)
+            self.poller.register(s, _POLLIN)
 
     def _drop(self, c):
+        if c.gone:
+            return
+        c.gone = True
         self.clients.pop(id(c.sock), None)
         try:
             self.poller.unregister(c.sock)
@@ -91,88 +136,77 @@ class UnixServer:
         self.store.disconnect(c.conn)
 
     def _read(self, c):
+        # Into the shared buffer: no allocation per message but the
+        # message's payload and its reply.
+        buf = self.rbuf
+        left = c.left
+        k = len(left)
         try:
-            data = c.sock.recv(_RECV)
-        except OSError as e:
-            if e.errno == _EAGAIN:
-                return
-            self._drop(c)
-            return
-        if not data:
-            self._drop(c)
-            return
-        fr = c.framer
-        fr.feed(data)
-        store = self.store
-        conn = c.conn
-        try:
-            while True:
-                msg = fr.next()
-                if msg is None:
-                    break
-                store.process(conn, msg)
-        except wire.ProtocolError as e:
-            store.log("xenstore: socket client dropped: %s" % e)
-            self._drop(c)
-            return
-
-    def _flush(self, c):
-        conn = c.conn
-        if conn.out:
-            out = conn.take_all()
-            data = out[0] if len(out) == 1 else b"".join(out)
-            c.pend = c.pend + data if c.pend else data
-        pend = c.pend
-        if not pend:
-            return
-        try:
-            n = c.sock.send(pend)
+            if k:
+                buf[0:k] = left
+                n = c.sock.readinto(self.rmv[k:])
+            else:
+                n = c.sock.readinto(buf)
         except OSError as e:
             if e.errno != _EAGAIN:
                 self._drop(c)
-                return
-            n = 0
-        if n == len(pend):
-            c.pend = b""
-            if c.wantout:
-                c.wantout = False
-                self.poller.modify(c.sock, select.POLLIN)
             return
-        c.pend = pend[n:]
-        if len(c.pend) > _MAX_OUT:
-            self.store.log("xenstore: socket client not reading, dropped")
+        if n is None:
+            return          # EAGAIN
+        if not n:
             self._drop(c)
             return
-        if not c.wantout:
-            c.wantout = True
-            self.poller.modify(c.sock, select.POLLIN | select.POLLOUT)
+        end = k + n
+        off = 0
+        conn = c.conn
+        store = self.store
+        parse = wire.parse
+        try:
+            while True:
+                m = parse(buf, off, end)
+                if m is None:
+                    break
+                pl = m[3]
+                off += 16 + len(pl)
+                store.handle(conn, m[0], m[1], m[2], pl)
+        except ValueError:
+            store.log("xenstore: socket client dropped: message length over %d" % wire.PAYLOAD_MAX)
+            self._drop(c)
+            return
+        c.left = bytes(buf[off:end]) if off < end else b""
+
+    def _flush(self, c):
+        c.flush()
 
     def flush_all(self):
-        for conn in self.store.drain_dirty():
-            io = getattr(conn, "io", None)
-            if io is not None:
-                io.flush()
+        store = self.store
+        if store.dirty:
+            for conn in store.drain_dirty():
+                io = conn.io
+                if io is not None:
+                    io.flush()
         if self.on_output is not None:
             self.on_output()
 
     def handle(self, obj, ev):
         """One poll result. Returns False if `obj` is not ours."""
-        if obj is self.lsock:
-            self._accept()
-            return True
         c = self.clients.get(id(obj))
         if c is None:
+            if obj is self.lsock:
+                self._accept()
+                return True
             return False
-        if ev & select.POLLIN:
+        if ev & _POLLIN:
             self._read(c)
-        elif ev & (select.POLLHUP | select.POLLERR):
+        elif ev & _POLLHUPERR:
             self._drop(c)
             return True
-        if ev & select.POLLOUT and id(obj) in self.clients:
-            self._flush(c)
+        if ev & _POLLOUT and not c.gone:
+            c.flush()
         return True
 
     def poll_once(self, timeout=-1):
+        handle = self.handle
         for obj, ev in self.poller.ipoll(timeout):
-            self.handle(obj, ev)
+            handle(obj, ev)
         self.flush_all()

@@ -5,16 +5,22 @@
 # in XenStore.actions for the I/O layer. No _xen import, no I/O.
 from . import wire
 
-_pack = wire.struct.pack
-_unpack_from = wire.unpack_from
-_HDR = "<IIII"
+_packet = wire.packet
+_parse = wire.parse
 
-# Node layout (a list keeps the heap per node small):
+_path_ok = wire.path_ok
+
+# Node layout (a 4-list keeps the heap per node small):
 V = 0    # value (bytes)
 P = 1    # perms: tuple of ints, (domid << 2) | mode; [0] = owner + default
-C = 2    # children: list of names (bytes), insertion order
+C = 2    # children: their names as on the wire, b"name\0name\0...", in
+         # insertion order. One bytes object (a leaf holds the shared b""),
+         # or past _CHUNK bytes a list of such chunks, so that a wide
+         # directory never needs one large block nor copies it per change.
+         # A chunk list belongs to one node (copies of the node copy it).
 G = 3    # generation of the last change
-CB = 4   # bytes of the child list on the wire ("name\0" each)
+_CHUNK = 256
+_PMAX = wire.PAYLOAD_MAX
 
 # Permission modes.
 PERM_NONE = 0
@@ -47,7 +53,6 @@ del _k
 
 _OK = b"OK\x00"
 _DIGITS = b"0123456789"
-_NAMECHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@")
 
 
 class XsError(Exception):
@@ -73,13 +78,91 @@ def _uint(b, limit=0xFFFFFFFF):
 
 def _onearg(payload):
     """The single NUL-terminated string that must fill the payload."""
-    n = len(payload)
-    if not n or payload[n - 1] != 0:
+    i = payload.find(b"\x00")
+    if i < 0 or i != len(payload) - 1:
         raise XsError(b"EINVAL")
-    s = payload[:n - 1]
-    if b"\x00" in s:
-        raise XsError(b"EINVAL")
-    return s
+    return payload[:i]
+
+
+# Children lists (see C above).
+def _blob(ch):
+    """The children as one bytes object, as DIRECTORY sends them."""
+    if type(ch) is list:
+        return b"".join(ch)
+    return ch
+
+
+def _clen(ch):
+    if type(ch) is list:
+        n = 0
+        for c in ch:
+            n += len(c)
+        return n
+    return len(ch)
+
+
+def _names(ch):
+    """The child names, as a list."""
+    if not ch:
+        return []
+    return _blob(ch)[:-1].split(b"\x00")
+
+
+def _find(blob, key):
+    """Offset of the entry key (b"name\0") in a chunk, or -1."""
+    if blob.startswith(key):
+        return 0
+    i = blob.find(b"\x00" + key)
+    return i + 1 if i >= 0 else -1
+
+
+def _has_child(ch, name):
+    key = name + b"\x00"
+    if type(ch) is list:
+        for c in ch:
+            if _find(c, key) >= 0:
+                return True
+        return False
+    return _find(ch, key) >= 0
+
+
+def _with_child(ch, name):
+    """ch with `name` added at the end (a chunk list: in place)."""
+    e = name + b"\x00"
+    if type(ch) is list:
+        last = ch[-1]
+        if len(last) + len(e) <= _CHUNK:
+            ch[-1] = last + e
+        else:
+            ch.append(e)
+        return ch
+    if not ch:
+        return e
+    if len(ch) + len(e) <= _CHUNK:
+        return ch + e
+    return [ch, e]
+
+
+def _without_child(ch, name):
+    """ch with `name` taken out (ch itself if it is not there; a chunk
+    list: in place, or its last chunk once one is left)."""
+    key = name + b"\x00"
+    if type(ch) is list:
+        for j in range(len(ch)):
+            c = ch[j]
+            i = _find(c, key)
+            if i >= 0:
+                c = c[:i] + c[i + len(key):]
+                if c:
+                    ch[j] = c
+                    return ch
+                del ch[j]
+                return ch if len(ch) > 1 else ch[0]
+        return ch
+    i = _find(ch, key)
+    if i < 0:
+        return ch
+    return ch[:i] + ch[i + len(key):]
 
 
 def _args(payload, count):
@@ -234,6 +317,7 @@ class Tx:
 class XenStore:
     def __init__(self, quotas=None, log=None):
         self.quota = dict(QUOTA_DEFAULTS)
+        self._pathmax = self.quota["path-max"]
         if quotas:
             for k in quotas:
                 self.set_quota(k, quotas[k])
@@ -250,7 +334,8 @@ class XenStore:
             self.special[s] = (0,)      # n0: dom0 only
         self.tree = Tree()
         self._sh = self.tree.sh
-        self.tree[b"/"] = [b"", (0,), [], 0, 0]
+        self.tree[b"/"] = [b"", (0,), b"", 0]
+        self._acls = {}         # perms tuple -> the shared copy (see _shared)
         self._charge(0, 1, self._cost(b"/", self.tree[b"/"]))
         self.counts = {}        # quota name -> times hit
         self._sent = None       # events delivered by the current _fire
@@ -296,6 +381,8 @@ class XenStore:
             raise ValueError("xenstore quota %s must be >= 0" % name)
         if domid is None:
             self.quota[name] = value
+            if name == "path-max":
+                self._pathmax = value
         else:
             d = self._domain(domid)
             if d.quota is None:
@@ -376,9 +463,10 @@ class XenStore:
     # --------------------------------------------------------- messages
     def process(self, conn, msg):
         """Handle one complete message (header + payload, as framed)."""
-        typ, req_id, tx_id, length = _unpack_from(_HDR, msg, 0)
-        payload = bytes(msg[16:16 + length])
-        self.handle(conn, typ, req_id, tx_id, payload)
+        m = _parse(msg)
+        if m is None:
+            raise ValueError("xenstore: incomplete message")
+        self.handle(conn, m[0], m[1], m[2], m[3])
 
     def handle(self, conn, typ, req_id, tx_id, payload):
         if conn.closed:
@@ -387,7 +475,7 @@ class XenStore:
         try:
             if fn is None:
                 raise XsError(b"ENOSYS")
-            if len(payload) > wire.PAYLOAD_MAX:
+            if len(payload) > _PMAX:
                 raise XsError(b"E2BIG")
             tx = None
             if tx_id and typ in self._txops:
@@ -404,8 +492,17 @@ class XenStore:
             rtype = typ
         except XsError as e:
             r = e.args[0] + b"\x00"
-            rtype = wire.ERROR
-        self._queue(conn, _pack(_HDR, rtype, req_id, tx_id, len(r)) + r, True)
+            rtype = 16      # ERROR
+        # _queue(), inlined: this runs once per request.
+        pkt = _packet(rtype, req_id, tx_id, r)
+        if not conn.dirty:
+            conn.dirty = True
+            self.dirty.append(conn)
+        conn.out.append(pkt)
+        n = len(pkt)
+        conn.outbytes += n
+        conn.dom.mem += n
+        conn.nreplies += 1
 
     def _queue(self, conn, pkt, reply):
         if not conn.dirty:
@@ -431,11 +528,15 @@ class XenStore:
         """Absolute path for a request's path argument (EINVAL if invalid)."""
         if not p:
             raise XsError(b"EINVAL")
-        if p[0] != 47:
-            if p[0] == 64:
+        c = p[0]
+        if c != 47:
+            if c == 64:
                 raise XsError(b"EINVAL")
             p = conn.prefix + p
-        self._check_path(p)
+        # The common case in one C call; the full check (with its length
+        # rule) only for long or invalid paths, where it raises EINVAL.
+        if len(p) > self._pathmax or not _path_ok(p):
+            self._check_path(p)
         return p
 
     def _check_path(self, p):
@@ -450,14 +551,8 @@ class XenStore:
                 off = i + 1
         if n - off > self.quota["path-max"]:
             raise XsError(b"EINVAL")
-        if n > 1 and p[n - 1] == 47:
+        if not _path_ok(p):
             raise XsError(b"EINVAL")
-        if b"//" in p:
-            raise XsError(b"EINVAL")
-        ok = _NAMECHARS
-        for c in p:
-            if c not in ok:
-                raise XsError(b"EINVAL")
         if p[0] != 47 and p[0] != 64:
             raise XsError(b"EINVAL")
 
@@ -501,10 +596,13 @@ class XenStore:
         return XsError(b"ENOENT")
 
     def _node(self, conn, tx, path, want):
-        n = self._get(tx, path)
+        if tx is None:
+            n = self._sh[hash(path) & 63].get(path)
+        else:
+            n = self._get(tx, path)
         if n is None:
             raise self._missing_err(conn, tx, path, want)
-        if (self._mode(conn, n[P]) & want) != want:
+        if not conn.priv and (self._mode(conn, n[P]) & want) != want:
             raise XsError(b"EACCES")
         return n
 
@@ -524,7 +622,19 @@ class XenStore:
 
     @staticmethod
     def _cost(path, n):
-        return len(path) + len(n[V]) + n[CB] + 8 * len(n[P]) + 64
+        return len(path) + len(n[V]) + _clen(n[C]) + 8 * len(n[P]) + 64
+
+    def _shared(self, perms):
+        """One tuple object for equal ACLs (most nodes share a few): the
+        heap per node stays small. The table is bounded; past it, ACLs are
+        simply not shared."""
+        a = self._acls
+        t = a.get(perms)
+        if t is not None:
+            return t
+        if len(a) < 1024:
+            a[perms] = perms
+        return perms
 
     def _charge(self, domid, dn, dm):
         d = self.domains.get(domid)
@@ -544,7 +654,8 @@ class XenStore:
         when the tree no longer holds the object it read)."""
         if not self.ntx:
             return n
-        c = [n[V], n[P], list(n[C]), n[G], n[CB]]
+        ch = n[C]
+        c = [n[V], n[P], list(ch) if type(ch) is list else ch, n[G]]
         self._sh[hash(path) & 63][path] = c
         return c
 
@@ -556,14 +667,15 @@ class XenStore:
         c = w.get(path)
         if c is not None:
             return c
-        c = [n[V], n[P], list(n[C]), n[G], n[CB]]
+        ch = n[C]
+        c = [n[V], n[P], list(ch) if type(ch) is list else ch, n[G]]
         w[path] = c
         return c
 
     def _size_ok(self, conn, n):
         if conn.priv:
             return
-        if len(n[V]) + n[CB] + 8 * len(n[P]) > self._q(conn.dom, "node-size"):
+        if len(n[V]) + _clen(n[C]) + 8 * len(n[P]) > self._q(conn.dom, "node-size"):
             raise self._hit(conn.dom, "node-size", b"ENOSPC")
 
     def _create(self, conn, tx, path, value):
@@ -582,7 +694,7 @@ class XenStore:
         perms = parent[P]
         if not conn.priv:
             # An unprivileged creator becomes the owner.
-            perms = ((conn.domid << 2) | (perms[0] & 3),) + perms[1:]
+            perms = self._shared(((conn.domid << 2) | (perms[0] & 3),) + perms[1:])
         owner = perms[0] >> 2
         count = len(todo)
         if not conn.priv:
@@ -595,7 +707,7 @@ class XenStore:
             if len(value) + 8 * len(perms) > self._q(dom, "node-size"):
                 raise self._hit(dom, "node-size", b"ENOSPC")
             name = todo[-1][len(p) + 1 if p != b"/" else 1:]
-            if len(parent[V]) + parent[CB] + len(name) + 1 + 8 * len(parent[P]) > self._q(dom, "node-size"):
+            if len(parent[V]) + _clen(parent[C]) + len(name) + 1 + 8 * len(parent[P]) > self._q(dom, "node-size"):
                 raise self._hit(dom, "node-size", b"ENOSPC")
             need = 0
             for q in todo:
@@ -603,24 +715,28 @@ class XenStore:
             need += len(value)
             if dom.mem + need > self._q(dom, "memory"):
                 raise self._hit(dom, "memory", b"ENOMEM")
-        # Everything checked: apply, top-down.
-        gen = 0 if tx is not None else self._next_gen()
+        # Everything checked: apply, top-down. (The charges are _cost()'s
+        # differences: a child name adds len(name) + 1 to its parent.)
+        if tx is None:
+            self.gen += 1
+            gen = self.gen
+        else:
+            gen = 0
         par = self._writable(tx, p, parent)
         ppath = p
         i = count - 1
+        pc = 8 * len(perms) + 64
         while i >= 0:
             q = todo[i]
             name = q[len(ppath) + 1:] if ppath != b"/" else q[1:]
-            if tx is None:
-                pc = self._cost(ppath, par)
-            par[C].append(name)
-            par[CB] += len(name) + 1
+            par[C] = _with_child(par[C], name)
             par[G] = gen
-            node = [value if i == 0 else b"", perms, [], gen, 0]
+            v = value if i == 0 else b""
+            node = [v, perms, b"", gen]
             if tx is None:
-                self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
+                self._charge(par[P][0] >> 2, 0, len(name) + 1)
                 self._sh[hash(q) & 63][q] = node
-                self._charge(owner, 1, self._cost(q, node))
+                self._charge(owner, 1, len(q) + len(v) + pc)
             else:
                 tx.writes[q] = node
                 tx.dn[owner] = tx.dn.get(owner, 0) + 1
@@ -642,13 +758,17 @@ class XenStore:
             if n is None:
                 continue
             gone.append((q, n))
-            base = q + b"/" if q != b"/" else q
-            for c in n[C]:
-                stack.append(base + c)
+            if n[C]:
+                base = q + b"/" if q != b"/" else q
+                for c in _names(n[C]):
+                    stack.append(base + c)
         if tx is None:
+            sh = self._sh
             for q, n in gone:
-                del self._sh[hash(q) & 63][q]
-                self._charge(n[P][0] >> 2, -1, -self._cost(q, n))
+                del sh[hash(q) & 63][q]
+                ch = n[C]
+                self._charge(n[P][0] >> 2, -1, -(len(q) + len(n[V]) + (_clen(ch) if ch else 0)
+                                                + 8 * len(n[P]) + 64))
         else:
             w = tx.writes
             for q, n in gone:
@@ -659,11 +779,7 @@ class XenStore:
             if tx is None:
                 pc = self._cost(ppath, parent)
             par = self._writable(tx, ppath, parent)
-            try:
-                par[C].remove(name)
-                par[CB] -= len(name) + 1
-            except ValueError:
-                pass
+            par[C] = _without_child(par[C], name)
             if tx is None:
                 par[G] = self._next_gen()
                 self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
@@ -671,8 +787,19 @@ class XenStore:
 
     # ------------------------------------------------------ operations
     def _read(self, conn, tx, payload):
-        path = self._canon(conn, _onearg(payload))
-        return self._node(conn, tx, path, PERM_READ)[V]
+        i = payload.find(b"\x00")
+        if i < 0 or i != len(payload) - 1:
+            raise XsError(b"EINVAL")
+        path = self._canon(conn, payload[:i])
+        if tx is None:
+            n = self._sh[hash(path) & 63].get(path)
+        else:
+            n = self._get(tx, path)
+        if n is None:
+            raise self._missing_err(conn, tx, path, PERM_READ)
+        if not conn.priv and not (self._mode(conn, n[P]) & PERM_READ):
+            raise XsError(b"EACCES")
+        return n[V]
 
     def _write(self, conn, tx, payload):
         i = payload.find(b"\x00")
@@ -682,24 +809,31 @@ class XenStore:
         value = payload[i + 1:]
         n = self._get(tx, path)
         if n is None:
-            e = self._missing_err(conn, tx, path, PERM_WRITE)
-            if e.args[0] != b"ENOENT":
-                raise e
+            # _create checks the nearest existing ancestor as _missing_err
+            # would (EACCES unless it grants write).
             self._create(conn, tx, path, value)
         else:
-            if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
-                raise XsError(b"EACCES")
             if not conn.priv:
+                if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
+                    raise XsError(b"EACCES")
                 dom = conn.dom
-                if len(value) + n[CB] + 8 * len(n[P]) > self._q(dom, "node-size"):
+                if len(value) + _clen(n[C]) + 8 * len(n[P]) > self._q(dom, "node-size"):
                     raise self._hit(dom, "node-size", b"ENOSPC")
                 if len(value) > len(n[V]) and dom.mem + len(value) - len(n[V]) > self._q(dom, "memory"):
                     raise self._hit(dom, "memory", b"ENOMEM")
             if tx is None:
-                self._charge(n[P][0] >> 2, 0, len(value) - len(n[V]))
-                n = self._mut(path, n)
+                d = self.domains.get(n[P][0] >> 2)
+                if d is None:
+                    d = self._domain(n[P][0] >> 2)
+                d.mem += len(value) - len(n[V])
+                if self.ntx:
+                    n = self._mut(path, n)
                 n[V] = value
-                n[G] = self._next_gen()
+                self.gen += 1
+                n[G] = self.gen
+                if self.watches:
+                    self._fire(path, None, None)
+                return None
             else:
                 if not conn.priv and path not in tx.writes and \
                         len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
@@ -715,10 +849,7 @@ class XenStore:
             if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
                 raise XsError(b"EACCES")
             return None
-        e = self._missing_err(conn, tx, path, PERM_WRITE)
-        if e.args[0] != b"ENOENT":
-            raise e
-        self._create(conn, tx, path, b"")
+        self._create(conn, tx, path, b"")     # EACCES as _missing_err would
         self._changed(tx, path, None)
         return None
 
@@ -746,9 +877,10 @@ class XenStore:
                 if m is None:
                     continue
                 cnt += 1
-                base = q + b"/"
-                for c in m[C]:
-                    stack.append(base + c)
+                if m[C]:
+                    base = q + b"/"
+                    for c in _names(m[C]):
+                        stack.append(base + c)
             if len(tx.writes) + cnt + 1 > self._q(conn.dom, "transaction-nodes"):
                 raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
         perms = n[P]
@@ -758,13 +890,14 @@ class XenStore:
 
     def _directory(self, conn, tx, payload):
         path = self._canon(conn, _onearg(payload))
-        n = self._node(conn, tx, path, PERM_READ)
-        ch = n[C]
-        if not ch:
-            return b""
-        if n[CB] > wire.PAYLOAD_MAX:
+        ch = self._node(conn, tx, path, PERM_READ)[C]
+        if type(ch) is list:
+            if _clen(ch) > _PMAX:
+                raise XsError(b"E2BIG")
+            return b"".join(ch)
+        if len(ch) > _PMAX:
             raise XsError(b"E2BIG")
-        return b"\x00".join(ch) + b"\x00"
+        return ch
 
     def _directory_part(self, conn, tx, payload):
         a = _args(payload, 2)
@@ -772,13 +905,13 @@ class XenStore:
         off = _uint(a[1])
         n = self._node(conn, tx, path, PERM_READ)
         gen = b"%x\x00" % n[G]
-        total = n[CB]
+        blob = _blob(n[C])
+        total = len(blob)
         if off >= total:
             return gen + b"\x00"
         # Byte offset into the "name\0name\0..." list, as cxenstored: the
         # chunk ends at a name boundary and fits one payload; the last one
         # carries an extra NUL.
-        blob = b"\x00".join(n[C]) + b"\x00"
         glen = len(gen)
         pos = off
         while pos < total:
@@ -834,7 +967,7 @@ class XenStore:
             # the root node included (XSA-353).
             if (perms[0] >> 2) != (old[0] >> 2):
                 raise XsError(b"EPERM")
-            if len(node[V]) + node[CB] + 8 * len(perms) > self._q(conn.dom, "node-size"):
+            if len(node[V]) + _clen(node[C]) + 8 * len(perms) > self._q(conn.dom, "node-size"):
                 raise self._hit(conn.dom, "node-size", b"ENOSPC")
             if tx is not None and path not in tx.writes and \
                     len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
@@ -887,7 +1020,7 @@ class XenStore:
         dom.watches += 1
         dom.mem += len(path) + len(token) + 32
         # The reply first, then the initial event.
-        self._queue(conn, _pack(_HDR, wire.WATCH, self._req, self._txid, 3) + _OK, True)
+        self._queue(conn, _packet(wire.WATCH, self._req, self._txid, _OK), True)
         self._event(conn, given, token)
         return False
 
@@ -932,7 +1065,7 @@ class XenStore:
             if dom.dropped & 1023 == 1:
                 self.log("xenstore: domain %d: watch events dropped (%d)" % (dom.domid, dom.dropped))
             return
-        self._queue(conn, _pack(_HDR, wire.WATCH_EVENT, 0, 0, n) + path + b"\x00" + token + b"\x00", False)
+        self._queue(conn, _packet(wire.WATCH_EVENT, 0, 0, path + b"\x00" + token + b"\x00"), False)
 
     def _changed(self, tx, path, oldperms, rm=None):
         """A change to fire watches for. rm: for a deletion, the list of
@@ -1309,15 +1442,23 @@ class XenStore:
             if path != b"/":
                 par = tree.get(self._parent(path))
                 name = path[path.rfind(b"/") + 1:]
-                if par is None or name not in par[C]:
+                if par is None or not _has_child(par[C], name):
                     raise AssertionError("orphan node %s" % path)
-            cb = 0
-            for c in n[C]:
-                cb += len(c) + 1
+            blob = n[C]
+            if type(blob) is list:
+                for c in blob:
+                    if not c or c[-1] != 0 or (len(c) > _CHUNK and c.find(b"\x00") != len(c) - 1):
+                        raise AssertionError("child chunks of %s" % path)
+                if len(blob) < 2:
+                    raise AssertionError("child chunks of %s" % path)
+            elif blob and blob[-1] != 0:
+                raise AssertionError("child list of %s" % path)
+            names = _names(blob)
+            if len(set(names)) != len(names) or b"" in names:
+                raise AssertionError("child list of %s" % path)
+            for c in names:
                 if (path + b"/" + c if path != b"/" else b"/" + c) not in tree:
                     raise AssertionError("missing child %s of %s" % (c, path))
-            if cb != n[CB]:
-                raise AssertionError("child bytes of %s" % path)
             o = n[P][0] >> 2
             nodes[o] = nodes.get(o, 0) + 1
         for d in self.domains.values():

@@ -73,14 +73,60 @@ def header(typ, req_id, tx_id, length):
     return struct.pack(_HDR, typ, req_id, tx_id, length)
 
 
-def packet(typ, req_id, tx_id, payload):
-    """One complete message (header + payload) as bytes."""
-    return struct.pack(_HDR, typ, req_id, tx_id, len(payload)) + payload
-
-
 def parse_header(buf, off=0):
     """(type, req_id, tx_id, len) of the header at buf[off:off+16]."""
     return unpack_from(_HDR, buf, off)
+
+
+# The per-message byte work: C in the firmware (_xen, modxen/xsframe.c),
+# these pure-Python twins elsewhere (plain MicroPython, CPython). The tests
+# check that both agree.
+def parse_py(buf, off=0, end=None):
+    """(type, req_id, tx_id, payload) of the complete message at
+    buf[off:end], or None while it is incomplete. ValueError for a length
+    over PAYLOAD_MAX."""
+    if end is None:
+        end = len(buf)
+    if off < 0 or end < 0 or end > len(buf) or off > end:
+        raise ValueError("xs_parse: offset outside the buffer")
+    if end - off < HEADER:
+        return None
+    length = unpack_from("<I", buf, off + 12)[0]
+    if length > PAYLOAD_MAX:
+        raise ValueError("xenstore message length over 4096")
+    if end - off - HEADER < length:
+        return None
+    t = unpack_from("<III", buf, off)
+    return (t[0], t[1], t[2], bytes(buf[off + HEADER:off + HEADER + length]))
+
+
+def packet_py(typ, req_id, tx_id, payload):
+    """One complete message (header + payload) as bytes."""
+    return struct.pack(_HDR, typ & 0xFFFFFFFF, req_id & 0xFFFFFFFF, tx_id & 0xFFFFFFFF,
+                       len(payload)) + bytes(payload)
+
+
+_PATHCHARS = set(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-/_@")
+
+
+def path_ok_py(p):
+    """Non-empty, only [A-Za-z0-9-/_@], no "//", no trailing "/" but "/"."""
+    n = len(p)
+    if not n or (n > 1 and p[n - 1] == 47) or b"//" in p:
+        return False
+    ok = _PATHCHARS
+    for c in p:
+        if c not in ok:
+            return False
+    return True
+
+
+try:
+    from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok
+except ImportError:
+    parse = parse_py
+    packet = packet_py
+    path_ok = path_ok_py
 
 
 class ProtocolError(Exception):
@@ -90,45 +136,58 @@ class ProtocolError(Exception):
 class Framer:
     """Reassembles messages from a byte stream (socket or ring).
 
-    feed() takes any chunk; next() returns one complete message (bytes,
-    header included) or None. A length over PAYLOAD_MAX raises
-    ProtocolError: the stream cannot be resynchronised after that."""
+    feed() takes any chunk; next_msg() returns one complete message as
+    (type, req_id, tx_id, payload), next() as bytes (header included), or
+    None. A length over PAYLOAD_MAX raises ProtocolError: the stream cannot
+    be resynchronised after that."""
 
     def __init__(self):
         self.buf = bytearray()
+        self.off = 0         # start of the first unconsumed byte
         self.need = HEADER   # bytes the current message needs in total
 
     def feed(self, data):
+        if self.off:
+            # Drop what was consumed before growing (keeps the buffer small).
+            self.buf = self.buf[self.off:]
+            self.off = 0
         self.buf.extend(data)
 
     def pending(self):
-        return len(self.buf)
+        return len(self.buf) - self.off
 
     def wanted(self):
         """Bytes still missing from the message being assembled."""
-        n = self.need - len(self.buf)
+        n = self.need - (len(self.buf) - self.off)
         return n if n > 0 else 0
 
-    def next(self):
+    def next_msg(self):
         buf = self.buf
-        n = len(buf)
-        if n < HEADER:
+        off = self.off
+        try:
+            m = parse(buf, off)
+        except ValueError:
+            raise ProtocolError("xenstore message length %d > %d"
+                                % (unpack_from("<I", buf, off + 12)[0], PAYLOAD_MAX))
+        if m is None:
+            n = len(buf) - off
+            self.need = HEADER + unpack_from("<I", buf, off + 12)[0] if n >= HEADER else HEADER
             return None
-        length = unpack_from("<I", buf, 12)[0]
-        if length > PAYLOAD_MAX:
-            raise ProtocolError("xenstore message length %d > %d" % (length, PAYLOAD_MAX))
-        total = HEADER + length
-        if n < total:
-            self.need = total
-            return None
-        msg = bytes(buf[:total])
-        if n == total:
+        off += HEADER + len(m[3])
+        if off == len(buf):
             self.buf = bytearray()
-        else:
-            self.buf = buf[total:]
+            off = 0
+        self.off = off
         self.need = HEADER
-        return msg
+        return m
+
+    def next(self):
+        m = self.next_msg()
+        if m is None:
+            return None
+        return packet(m[0], m[1], m[2], m[3])
 
     def reset(self):
         self.buf = bytearray()
+        self.off = 0
         self.need = HEADER

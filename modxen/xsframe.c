@@ -1,0 +1,113 @@
+// xenstore wire framing in C: the per-message byte work of the xenstore
+// server (pylib/xen/xenstore), which is measurably too slow in Python on the
+// unix port. Policy stays in Python; these only split, join and check bytes.
+//
+// A message is a header of four host-endian u32 (type, req_id, tx_id, len)
+// followed by len <= 4096 payload bytes (Xen's io/xs_wire.h). wire.py has a
+// pure-Python twin of each function (used when _xen is absent); the tests
+// compare the two.
+//
+// Heap per call: xs_parse allocates the 4-tuple and the payload bytes;
+// xs_packet one bytes object; xs_path_ok nothing.
+
+#include <string.h>
+
+#include "py/runtime.h"
+#include "py/objstr.h"
+#include "py/objtuple.h"
+#include "xsframe.h"
+
+#define XS_HEADER 16
+#define XS_PAYLOAD_MAX 4096
+
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, 4);       // host endian, any alignment
+    return v;
+}
+
+static size_t arg_index(mp_obj_t o, size_t limit) {
+    mp_int_t v = mp_obj_get_int(o);
+    if (v < 0 || (size_t)v > limit) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xs_parse: offset outside the buffer"));
+    }
+    return (size_t)v;
+}
+
+// xs_parse(buf, off=0, end=len(buf)) -> (type, req_id, tx_id, payload) or None
+// One complete message at buf[off:end], or None while it is incomplete (the
+// caller then reads more). The message takes 16 + len(payload) bytes. A
+// length over 4096 raises ValueError: such a stream cannot be resynchronised.
+static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(args[0], &b, MP_BUFFER_READ);
+    size_t end = n_args > 2 ? arg_index(args[2], b.len) : b.len;
+    size_t off = n_args > 1 ? arg_index(args[1], end) : 0;
+    if (end - off < XS_HEADER) {
+        return mp_const_none;
+    }
+    const uint8_t *p = (const uint8_t *)b.buf + off;
+    uint32_t len = get_u32(p + 12);
+    if (len > XS_PAYLOAD_MAX) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xenstore message length over 4096"));
+    }
+    if (end - off - XS_HEADER < len) {
+        return mp_const_none;
+    }
+    mp_obj_t t[4] = {
+        mp_obj_new_int_from_uint(get_u32(p)),
+        mp_obj_new_int_from_uint(get_u32(p + 4)),
+        mp_obj_new_int_from_uint(get_u32(p + 8)),
+        mp_obj_new_bytes(p + XS_HEADER, len),
+    };
+    return mp_obj_new_tuple(4, t);
+}
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_parse_obj, 1, 3, mod_xen_xs_parse);
+
+static uint32_t arg_u32(mp_obj_t o) {
+    return (uint32_t)mp_obj_get_int_truncated(o);
+}
+
+// xs_packet(type, req_id, tx_id, payload) -> bytes: header + payload in one
+// object (the header's len is len(payload); the caller keeps it <= 4096 where
+// the protocol requires it).
+static mp_obj_t mod_xen_xs_packet(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    mp_buffer_info_t pl;
+    mp_get_buffer_raise(args[3], &pl, MP_BUFFER_READ);
+    if (pl.len > 0xFFFFFFFFu) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xs_packet: payload too long"));
+    }
+    uint32_t h[4] = { arg_u32(args[0]), arg_u32(args[1]), arg_u32(args[2]), (uint32_t)pl.len };
+    vstr_t v;
+    vstr_init_len(&v, XS_HEADER + pl.len);
+    memcpy(v.buf, h, XS_HEADER);
+    memcpy(v.buf + XS_HEADER, pl.buf, pl.len);
+    return mp_obj_new_bytes_from_vstr(&v);
+}
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_packet_obj, 4, 4, mod_xen_xs_packet);
+
+// xs_path_ok(path) -> bool: non-empty, only [A-Za-z0-9-/_@], no "//", no
+// trailing "/" unless the path is "/". (Where it must start and how long it
+// may be is the core's business.)
+static mp_obj_t mod_xen_xs_path_ok(mp_obj_t path) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(path, &b, MP_BUFFER_READ);
+    const uint8_t *p = b.buf;
+    size_t n = b.len;
+    if (n == 0 || (n > 1 && p[n - 1] == '/')) {
+        return mp_const_false;
+    }
+    uint8_t prev = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = p[i];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+            || c == '-' || c == '_' || c == '@' || c == '/';
+        if (!ok || (c == '/' && prev == '/')) {
+            return mp_const_false;
+        }
+        prev = c;
+    }
+    return mp_const_true;
+}
+MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_xs_path_ok_obj, mod_xen_xs_path_ok);
