@@ -155,10 +155,33 @@ def labels(cfg):
 
 # ------------------------------------------------------------- loading
 
-def _readfull(img, buf):
+EFAULT = 14
+BOUNCE = 256 * 1024     # bounce buffer when a file cannot be read straight into guest memory
+
+
+def _readfull(img, buf, bounce):
+    """Fill buf from img; -> bytes read (short only at the end of the image).
+    Reads go straight into buf (mapped guest memory). Some files refuse that:
+    9p, for one, pins the reader's pages for a zero-copy transfer, which a
+    foreign mapping cannot give, and the read fails with EFAULT having read
+    nothing. From then on (bounce[0] set) the data passes through a heap
+    buffer."""
     n = 0
     while n < len(buf):
-        k = img.readinto(buf[n:])
+        b = bounce[0]
+        if b is None:
+            try:
+                k = img.readinto(buf[n:])
+            except OSError as e:
+                if not e.args or e.args[0] != EFAULT:
+                    raise
+                bounce[0] = bytearray(min(BOUNCE, CHUNK * PAGE))
+                continue
+        else:
+            want = min(len(b), len(buf) - n)
+            k = img.readinto(memoryview(b)[:want])
+            if k:
+                buf[n:n + k] = memoryview(b)[:k]
         if not k:
             break
         n += k
@@ -171,6 +194,7 @@ def load(domid, img, addr, room):
     gfn = addr >> 12
     off = addr & (PAGE - 1)
     end = addr + room
+    bounce = [None]
     while True:
         left = (end - ((gfn << 12) + off) + off + PAGE - 1) >> 12
         if left <= 0:
@@ -182,7 +206,7 @@ def load(domid, img, addr, room):
             mv = memoryview(m)[off:]
             if len(mv) > end - ((gfn << 12) + off):
                 mv = mv[:end - ((gfn << 12) + off)]
-            got = _readfull(img, mv)
+            got = _readfull(img, mv, bounce)
         total += got
         if got < len(mv):
             break

@@ -25,6 +25,7 @@ UIMAGE_MAGIC = 0x27051956
 IH_ARCH_ARM64 = 22
 IH_TYPE_KERNEL, IH_TYPE_RAMDISK, IH_TYPE_KERNEL_NOLOAD = 2, 3, 14
 IH_COMP_NONE, IH_COMP_GZIP = 0, 1
+EFAULT = 14
 HDR = 64  # both the arm64 Image header and the uImage header are 64 bytes
 
 
@@ -160,6 +161,11 @@ class Image:
             raise self._err("truncated gzip data")
         except OSError as e:
             if not self._gz:
+                if e.args and e.args[0] == EFAULT:
+                    # the destination cannot take a zero-copy read (e.g. a
+                    # foreign mapping under a 9p file); nothing was read:
+                    # the caller may retry through a bounce buffer
+                    raise
                 raise self._err("read error (" + str(e) + ")")
             raise self._err("corrupt gzip data (" + ("CRC mismatch" if e.args[0] == 22 else str(e)) + ")")
 
