@@ -28,10 +28,6 @@ mkdir -p /mnt/host/results || fatal "no results dir in share"
 mdev -s 2>/dev/null
 for d in privcmd hypercall evtchn; do [ -e /dev/xen/$d ] || fatal "/dev/xen/$d missing"; done
 
-# Guest images to dom0's own memory: 9p reads large blocks zero-copy (pinning the
-# reader's pages), which a privcmd mapping of guest memory cannot offer (EFAULT).
-if [ -d /mnt/host/guest ]; then cp -r /mnt/host/guest /run/guest || fatal "copy guest images"; fi
-
 limit=$(cat /tests/TIMEOUT 2>/dev/null || echo 120)
 echo "dom0-init: running tests (limit ${limit}s each) at $(cut -d' ' -f1 /proc/uptime)s"
 for t in /tests/test_*; do
