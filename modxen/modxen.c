@@ -50,43 +50,23 @@
 /******************************************************************************/
 // Errors: Xen's errno numbering mapped to this port's, from Xen's own table.
 
+// Xen's errno table, expanded from Xen's own header. Names are kept as C
+// strings: qstrs made inside a header's expansion confuse newer
+// MicroPython's qstr scanner, and strings cost no RAM.
 typedef struct {
     uint8_t xen;
     uint8_t host;
+    const char *name;
 } errno_map_t;
 
 static const errno_map_t errno_map[] = {
-    #define XEN_ERRNO(name, value) { value, name },
+    #define XEN_ERRNO(name, value) { value, name, #name },
     #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
     #include <zephyr/xen/public/errno.h>
     #else
     #include <xen/errno.h>
     #endif
     #undef XEN_ERRNO
-};
-
-// _xen.errorcode: host errno -> Xen's name for it, for every Xen error (the
-// errno module of a small port knows only a few names).
-static const mp_rom_map_elem_t errorcode_table[] = {
-    #define XEN_ERRNO(name, value) { MP_ROM_INT(name), MP_ROM_QSTR(MP_QSTR_##name) },
-    #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
-    #include <zephyr/xen/public/errno.h>
-    #else
-    #include <xen/errno.h>
-    #endif
-    #undef XEN_ERRNO
-};
-// Keys are ints, so not MP_DEFINE_CONST_DICT (which promises qstr keys).
-static const mp_obj_dict_t errorcode_dict = {
-    .base = { &mp_type_dict },
-    .map = {
-        .all_keys_are_qstrs = 0,
-        .is_fixed = 1,
-        .is_ordered = 1,
-        .used = MP_ARRAY_SIZE(errorcode_table),
-        .alloc = MP_ARRAY_SIZE(errorcode_table),
-        .table = (mp_map_elem_t *)(mp_rom_map_elem_t *)errorcode_table,
-    },
 };
 
 static int host_errno(long xen_err) {
@@ -98,14 +78,71 @@ static int host_errno(long xen_err) {
     return MP_EIO;
 }
 
+static const char *errno_name(mp_int_t host) {
+    for (size_t i = 0; i < MP_ARRAY_SIZE(errno_map); i++) {
+        if (errno_map[i].host == host) {
+            return errno_map[i].name;
+        }
+    }
+    return NULL;
+}
+
+// _xen.errorcode: host errno -> Xen's name for it, for every Xen error (the
+// errno module of a small port knows only a few names). A read-only mapping
+// over the table above: errorcode[n], errorcode.get(n, default), n in errorcode.
+static mp_obj_t errorcode_subscr(mp_obj_t self_in, mp_obj_t index, mp_obj_t value) {
+    (void)self_in;
+    if (value != MP_OBJ_SENTINEL) {
+        return MP_OBJ_NULL;
+    }
+    const char *n = mp_obj_is_int(index) ? errno_name(mp_obj_get_int(index)) : NULL;
+    if (n == NULL) {
+        mp_raise_type_arg(&mp_type_KeyError, index);
+    }
+    return mp_obj_new_str(n, strlen(n));
+}
+
+static mp_obj_t errorcode_get(size_t n_args, const mp_obj_t *args) {
+    const char *n = mp_obj_is_int(args[1]) ? errno_name(mp_obj_get_int(args[1])) : NULL;
+    if (n == NULL) {
+        return n_args > 2 ? args[2] : mp_const_none;
+    }
+    return mp_obj_new_str(n, strlen(n));
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(errorcode_get_obj, 2, 3, errorcode_get);
+
+static mp_obj_t errorcode_binary_op(mp_binary_op_t op, mp_obj_t lhs, mp_obj_t rhs) {
+    if (op == MP_BINARY_OP_CONTAINS) {
+        return mp_obj_new_bool(mp_obj_is_int(rhs) && errno_name(mp_obj_get_int(rhs)) != NULL);
+    }
+    (void)lhs;
+    return MP_OBJ_NULL;
+}
+
+static const mp_rom_map_elem_t errorcode_locals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR_get), MP_ROM_PTR(&errorcode_get_obj) },
+};
+static MP_DEFINE_CONST_DICT(errorcode_locals, errorcode_locals_table);
+
+static MP_DEFINE_CONST_OBJ_TYPE(
+    errorcode_type,
+    MP_QSTR_ErrorNames,
+    MP_TYPE_FLAG_NONE,
+    subscr, errorcode_subscr,
+    binary_op, errorcode_binary_op,
+    locals_dict, &errorcode_locals
+    );
+
+static const mp_obj_base_t errorcode_obj = { &errorcode_type };
+
 // OSError(errno) when MicroPython can name the errno itself (it prints
 // "[Errno 2] ENOENT"), else OSError(errno, 'ENAME') from Xen's table.
 static MP_NORETURN void raise_errno(int host) {
-    mp_map_elem_t *e = mp_map_lookup((mp_map_t *)&errorcode_dict.map, MP_OBJ_NEW_SMALL_INT(host), MP_MAP_LOOKUP);
-    if (e == NULL || mp_errno_to_str(MP_OBJ_NEW_SMALL_INT(host)) != MP_QSTRnull) {
+    const char *n = errno_name(host);
+    if (n == NULL || mp_errno_to_str(MP_OBJ_NEW_SMALL_INT(host)) != MP_QSTRnull) {
         mp_raise_OSError(host);
     }
-    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(host), e->value };
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(host), mp_obj_new_str(n, strlen(n)) };
     nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
 }
 
@@ -909,6 +946,25 @@ static mp_map_t *port_map(void) {
     return mp_obj_dict_get_map(*slot);
 }
 
+// Run a channel's callback. An exception it raises is printed, except a
+// KeyboardInterrupt: that is a Ctrl-C meant for the code the upcall
+// interrupted (it landed while the callback ran), so it is passed on.
+static void upcall_call(mp_obj_t cb, mp_obj_t ch) {
+    nlr_buf_t nlr;
+    if (nlr_push(&nlr) == 0) {
+        mp_call_function_1(cb, ch);
+        nlr_pop();
+    } else {
+        mp_obj_t exc = MP_OBJ_FROM_PTR(nlr.ret_val);
+        if (mp_obj_is_subclass_fast(MP_OBJ_FROM_PTR(mp_obj_get_type(exc)),
+            MP_OBJ_FROM_PTR(&mp_type_KeyboardInterrupt))) {
+            mp_sched_keyboard_interrupt();
+        } else {
+            mp_obj_print_exception(&mp_plat_print, exc);
+        }
+    }
+}
+
 static void upcall_run(mp_sched_node_t *node) {
     (void)node;
     if (MP_STATE_VM(modxen_ports) == MP_OBJ_NULL) {
@@ -931,7 +987,7 @@ static void upcall_run(mp_sched_node_t *node) {
             }
             binding_unlock();
             if (cb != mp_const_none) {
-                mp_call_function_1_protected(cb, MP_OBJ_FROM_PTR(ch));
+                upcall_call(cb, MP_OBJ_FROM_PTR(ch));
             }
         }
     }
@@ -1370,7 +1426,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xen) },
     { MP_ROM_QSTR(MP_QSTR___init__), MP_ROM_PTR(&mod_xen___init___obj) },
     { MP_ROM_QSTR(MP_QSTR_BACKEND), MP_ROM_QSTR(BACKEND_QSTR) },
-    { MP_ROM_QSTR(MP_QSTR_errorcode), MP_ROM_PTR(&errorcode_dict) },
+    { MP_ROM_QSTR(MP_QSTR_errorcode), MP_ROM_PTR(&errorcode_obj) },
     #if MODXEN_BACKEND_SIM
     { MP_ROM_QSTR(MP_QSTR_sim), MP_ROM_PTR(&modxen_sim_module) },
     #endif

@@ -242,3 +242,29 @@ emit([len(at), time.ticks_diff(at[0], t0) if at else None])
 """)
     n, when = r
     assert n == 1 and when < 1000
+
+
+def test_ctrl_c_during_an_upcall_reaches_the_running_code(mp):
+    # A KeyboardInterrupt that lands while a callback runs belongs to the code
+    # the upcall interrupted: it must not be swallowed by the callback.
+    r = mp.json(GUEST + """
+import _thread
+def busy(c):
+    t = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t) < 300:
+        pass
+ch.callback = busy
+def guest():
+    sim.guest_notify(d, gport)
+    time.sleep_ms(100)
+    _xen.interrupt_main()
+_thread.start_new_thread(guest, ())
+try:
+    t0 = time.ticks_ms()
+    while time.ticks_diff(time.ticks_ms(), t0) < 3000:
+        time.sleep_ms(1)
+    emit('not interrupted')
+except KeyboardInterrupt:
+    emit('interrupted')
+""")
+    assert r == "interrupted"
