@@ -8,13 +8,14 @@
 // compare the two.
 //
 // Heap per call: xs_parse allocates the 4-tuple and the payload bytes;
-// xs_packet one bytes object; xs_path_ok nothing.
+// xs_packet one bytes object; xs_path_ok and xs_readinto nothing.
 
 #include <string.h>
 
 #include "py/runtime.h"
 #include "py/objstr.h"
 #include "py/objtuple.h"
+#include "py/stream.h"
 #include "xsframe.h"
 
 #define XS_HEADER 16
@@ -29,7 +30,7 @@ static uint32_t get_u32(const uint8_t *p) {
 static size_t arg_index(mp_obj_t o, size_t limit) {
     mp_int_t v = mp_obj_get_int(o);
     if (v < 0 || (size_t)v > limit) {
-        mp_raise_ValueError(MP_ERROR_TEXT("xs_parse: offset outside the buffer"));
+        mp_raise_ValueError(MP_ERROR_TEXT("xenstore framing: offset outside the buffer"));
     }
     return (size_t)v;
 }
@@ -111,3 +112,28 @@ static mp_obj_t mod_xen_xs_path_ok(mp_obj_t path) {
     return mp_const_true;
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_xs_path_ok_obj, mod_xen_xs_path_ok);
+
+// xs_readinto(stream, buf, off=0) -> n (0 at end of stream), or None when
+// nothing can be read now. ONE read of a (non-blocking) stream into
+// buf[off:]: a socket's own readinto() reads again until its buffer is full
+// or the read would block, which costs an extra system call per message.
+static mp_obj_t mod_xen_xs_readinto(size_t n_args, const mp_obj_t *args) {
+    mp_get_stream_raise(args[0], MP_STREAM_OP_READ);
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(args[1], &b, MP_BUFFER_WRITE);
+    size_t off = n_args > 2 ? arg_index(args[2], b.len) : 0;
+    if (off == b.len) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xs_readinto: no room in the buffer"));
+    }
+    int err;
+    mp_uint_t n = mp_stream_rw(args[0], (uint8_t *)b.buf + off, b.len - off, &err,
+        MP_STREAM_RW_READ | MP_STREAM_RW_ONCE);
+    if (err != 0) {
+        if (mp_is_nonblocking_error(err)) {
+            return mp_const_none;
+        }
+        mp_raise_OSError(err);
+    }
+    return MP_OBJ_NEW_SMALL_INT(n);
+}
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_readinto_obj, 2, 3, mod_xen_xs_readinto);

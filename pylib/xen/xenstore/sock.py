@@ -19,6 +19,8 @@ _POLLHUPERR = select.POLLHUP | select.POLLERR
 # (< 16 + 4096 bytes) plus at least one whole message always fit.
 _RECV = 2 * (wire.HEADER + wire.PAYLOAD_MAX)
 _MAX_OUT = 1 << 20      # a dom0 client that stops reading is dropped past this
+_parse = wire.parse
+_readinto = wire.readinto
 
 
 def _sockaddr(path):
@@ -47,8 +49,7 @@ class _Client:
         conn = self.conn
         pend = self.pend
         if conn.out:
-            out = conn.take_all()
-            data = out[0] if len(out) == 1 else b"".join(out)
+            data = conn.take_bytes()
             pend = pend + data if pend else data
         if not pend:
             return
@@ -95,7 +96,7 @@ class UnixServer:
         self.poller.register(self.lsock, _POLLIN)
         self.on_output = None   # hook: called after each batch (in-process pump)
         self.rbuf = bytearray(_RECV)
-        self.rmv = memoryview(self.rbuf)
+        self.spare = []
 
     def close(self):
         for c in list(self.clients.values()):
@@ -136,20 +137,17 @@ class UnixServer:
         self.store.disconnect(c.conn)
 
     def _read(self, c):
-        # Into the shared buffer: no allocation per message but the
-        # message's payload and its reply.
+        # Into the shared buffer, one read() per wakeup: no allocation per
+        # message but its payload and its reply.
         buf = self.rbuf
         left = c.left
         k = len(left)
+        if k:
+            buf[0:k] = left
         try:
-            if k:
-                buf[0:k] = left
-                n = c.sock.readinto(self.rmv[k:])
-            else:
-                n = c.sock.readinto(buf)
-        except OSError as e:
-            if e.errno != _EAGAIN:
-                self._drop(c)
+            n = _readinto(c.sock, buf, k)
+        except OSError:
+            self._drop(c)
             return
         if n is None:
             return          # EAGAIN
@@ -160,10 +158,9 @@ class UnixServer:
         off = 0
         conn = c.conn
         store = self.store
-        parse = wire.parse
         try:
             while True:
-                m = parse(buf, off, end)
+                m = _parse(buf, off, end)
                 if m is None:
                     break
                 pl = m[3]
@@ -180,11 +177,18 @@ class UnixServer:
 
     def flush_all(self):
         store = self.store
-        if store.dirty:
-            for conn in store.drain_dirty():
+        d = store.dirty
+        if d:
+            # store.drain_dirty(), inlined, with two lists taking turns
+            # (no allocation): this runs once per poll round.
+            store.dirty = self.spare
+            for conn in d:
+                conn.dirty = False
                 io = conn.io
                 if io is not None:
                     io.flush()
+            d.clear()
+            self.spare = d
         if self.on_output is not None:
             self.on_output()
 
@@ -206,7 +210,12 @@ class UnixServer:
         return True
 
     def poll_once(self, timeout=-1):
-        handle = self.handle
+        clients = self.clients
         for obj, ev in self.poller.ipoll(timeout):
-            handle(obj, ev)
+            if ev == _POLLIN:
+                c = clients.get(id(obj))
+                if c is not None:
+                    self._read(c)
+                    continue
+            self.handle(obj, ev)
         self.flush_all()

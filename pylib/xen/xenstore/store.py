@@ -291,6 +291,20 @@ class Conn:
             self.nreplies -= 1
         return pkt
 
+    def take_bytes(self):
+        """Take every queued packet at once, as one bytes object (the
+        queue list is kept: no allocation but the joined bytes)."""
+        out = self.out
+        n = len(out)
+        if not n:
+            return b""
+        data = out[0] if n == 1 else b"".join(out)
+        out.clear()
+        self.dom.mem -= self.outbytes
+        self.outbytes = 0
+        self.nreplies = 0
+        return data
+
     def take_all(self):
         """Take every queued packet at once."""
         out = self.out

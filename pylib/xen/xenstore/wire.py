@@ -88,7 +88,7 @@ def parse_py(buf, off=0, end=None):
     if end is None:
         end = len(buf)
     if off < 0 or end < 0 or end > len(buf) or off > end:
-        raise ValueError("xs_parse: offset outside the buffer")
+        raise ValueError("xenstore framing: offset outside the buffer")
     if end - off < HEADER:
         return None
     length = unpack_from("<I", buf, off + 12)[0]
@@ -121,12 +121,22 @@ def path_ok_py(p):
     return True
 
 
+def readinto_py(stream, buf, off=0):
+    """Read what a non-blocking stream has into buf[off:]: n, 0 at its
+    end, None if nothing now."""
+    if off < 0 or off >= len(buf):
+        raise ValueError("xs_readinto: no room in the buffer")
+    return stream.readinto(memoryview(buf)[off:])
+
+
 try:
-    from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok
+    from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok, \
+        xs_readinto as readinto
 except ImportError:
     parse = parse_py
     packet = packet_py
     path_ok = path_ok_py
+    readinto = readinto_py
 
 
 class ProtocolError(Exception):
