@@ -92,6 +92,16 @@ def boot_checks(dom, name):
     eq(text(dom).split("guest name=")[1].split("\n")[0].strip(), name, "xenstore-read name in " + name)
 
 
+def cleanup():
+    # after a failure: leave no guest behind for the tests that follow
+    for d in xen.domains():
+        if d.domid != 0:
+            try:
+                d.destroy()
+            except Exception as e:
+                log("cleanup of %r: %s" % (d, e))
+
+
 def test_a_domain_create():
     xen.start()
     t0 = time.ticks_ms()
@@ -237,7 +247,9 @@ def test_j_poweroff_destroys_and_cleans_xenstore():
     t0 = time.ticks_ms()
     wait_for(lambda: domid not in domids(), 60000)
     if domid in domids():
-        raise xtest.Fail("guest still exists after poweroff: %r" % _xen.getdomaininfo(domid))
+        info = _xen.getdomaininfo(domid)
+        cleanup()
+        raise xtest.Fail("guest still exists after poweroff: %r" % info)
     log("gone %d ms after the poweroff request" % time.ticks_diff(time.ticks_ms(), t0))
     eq(xenstore.exists(home), False, "xenstore home left behind")
     eq(domids(), [0], "domains left")
