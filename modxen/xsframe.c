@@ -8,7 +8,8 @@
 // compare the two.
 //
 // Heap per call: xs_parse allocates the 4-tuple and the payload bytes;
-// xs_packet one bytes object; xs_path_ok and xs_readinto nothing.
+// xs_packet and xs_tail one bytes object; xs_path_ok and xs_readinto
+// nothing.
 
 #include <string.h>
 
@@ -25,6 +26,24 @@ static uint32_t get_u32(const uint8_t *p) {
     uint32_t v;
     memcpy(&v, p, 4);       // host endian, any alignment
     return v;
+}
+
+// A bytes object whose hash is left to be computed when first needed (hash
+// 0 means "not computed" to MicroPython's runtime): payloads, values and
+// replies are copied, never hashed, and hashing 4 KB costs more than the
+// rest of a request.
+static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
+    if (len == 0) {
+        return mp_const_empty_bytes;
+    }
+    byte *p = m_new(byte, len + 1);
+    memcpy(p, data, len);
+    p[len] = '\0';
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    o->hash = 0;
+    o->len = len;
+    o->data = p;
+    return MP_OBJ_FROM_PTR(o);
 }
 
 static size_t arg_index(mp_obj_t o, size_t limit) {
@@ -59,7 +78,7 @@ static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
         mp_obj_new_int_from_uint(get_u32(p)),
         mp_obj_new_int_from_uint(get_u32(p + 4)),
         mp_obj_new_int_from_uint(get_u32(p + 8)),
-        mp_obj_new_bytes(p + XS_HEADER, len),
+        new_bytes_lazy(p + XS_HEADER, len),
     };
     return mp_obj_new_tuple(4, t);
 }
@@ -80,12 +99,26 @@ static mp_obj_t mod_xen_xs_packet(size_t n_args, const mp_obj_t *args) {
         mp_raise_ValueError(MP_ERROR_TEXT("xs_packet: payload too long"));
     }
     uint32_t h[4] = { arg_u32(args[0]), arg_u32(args[1]), arg_u32(args[2]), (uint32_t)pl.len };
-    vstr_t v;
-    vstr_init_len(&v, XS_HEADER + pl.len);
-    memcpy(v.buf, h, XS_HEADER);
-    memcpy(v.buf + XS_HEADER, pl.buf, pl.len);
-    return mp_obj_new_bytes_from_vstr(&v);
+    byte *p = m_new(byte, XS_HEADER + pl.len + 1);
+    memcpy(p, h, XS_HEADER);
+    memcpy(p + XS_HEADER, pl.buf, pl.len);
+    p[XS_HEADER + pl.len] = '\0';
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    o->hash = 0;        // computed if ever needed
+    o->len = XS_HEADER + pl.len;
+    o->data = p;
+    return MP_OBJ_FROM_PTR(o);
 }
+
+// xs_tail(data, start) -> bytes(data[start:]), its hash left uncomputed (a
+// WRITE's value: stored and sent back, never a dict key).
+static mp_obj_t mod_xen_xs_tail(mp_obj_t data_in, mp_obj_t start_in) {
+    mp_buffer_info_t b;
+    mp_get_buffer_raise(data_in, &b, MP_BUFFER_READ);
+    size_t start = arg_index(start_in, b.len);
+    return new_bytes_lazy((const uint8_t *)b.buf + start, b.len - start);
+}
+MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_tail_obj, mod_xen_xs_tail);
 MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_packet_obj, 4, 4, mod_xen_xs_packet);
 
 // xs_path_ok(path) -> bool: non-empty, only [A-Za-z0-9-/_@], no "//", no

@@ -42,7 +42,7 @@ class _Client:
         self.wantout = False    # registered for POLLOUT
         self.gone = False
 
-    def flush(self):
+    def flush(self, len=len):
         """Send what the core queued (called for dirty connections)."""
         if self.gone:
             return
@@ -136,7 +136,9 @@ class UnixServer:
         c.sock.close()
         self.store.disconnect(c.conn)
 
-    def _read(self, c):
+    # Builtins and module functions as default arguments: read as locals
+    # (see store.XenStore.handle).
+    def _read(self, c, len=len, _readinto=_readinto, _parse=_parse):
         # Into the shared buffer, one read() per wakeup: no allocation per
         # message but its payload and its reply.
         buf = self.rbuf
@@ -209,7 +211,7 @@ class UnixServer:
             c.flush()
         return True
 
-    def poll_once(self, timeout=-1):
+    def poll_once(self, timeout=-1, id=id):
         clients = self.clients
         for obj, ev in self.poller.ipoll(timeout):
             if ev == _POLLIN:

@@ -9,6 +9,7 @@ _packet = wire.packet
 _parse = wire.parse
 
 _path_ok = wire.path_ok
+_tail = wire.tail
 
 # Node layout (a 4-list keeps the heap per node small):
 V = 0    # value (bytes)
@@ -53,6 +54,12 @@ del _k
 
 _OK = b"OK\x00"
 _DIGITS = b"0123456789"
+
+
+# Types whose tx_id selects a transaction.
+_TXOPS = set((wire.READ, wire.WRITE, wire.DIRECTORY, wire.DIRECTORY_PART,
+              wire.MKDIR, wire.RM, wire.GET_PERMS, wire.SET_PERMS,
+              wire.TRANSACTION_END, wire.TRANSACTION_START))
 
 
 class XsError(Exception):
@@ -318,14 +325,14 @@ class Conn:
 
 
 class Tx:
-    def __init__(self, conn, txid):
-        self.conn = conn
+    failed = None               # error name that makes the commit fail
+
+    def __init__(self, txid):
         self.id = txid
         self.reads = {}         # path -> node object seen (None: missing)
         self.writes = {}        # path -> node copy, or None (deleted)
         self.events = []        # (kind, path, perms before) in order
         self.dn = {}            # domid -> node count delta
-        self.failed = None      # error name that makes the commit fail
 
 
 class XenStore:
@@ -379,10 +386,6 @@ class XenStore:
             wire.GET_QUOTA: self._get_quota,
             wire.SET_QUOTA: self._set_quota,
         }
-        # Types whose tx_id selects a transaction.
-        self._txops = (wire.READ, wire.WRITE, wire.DIRECTORY, wire.DIRECTORY_PART,
-                       wire.MKDIR, wire.RM, wire.GET_PERMS, wire.SET_PERMS,
-                       wire.TRANSACTION_END, wire.TRANSACTION_START)
         d0 = self._domain(0)
         d0.introduced = True
 
@@ -482,7 +485,11 @@ class XenStore:
             raise ValueError("xenstore: incomplete message")
         self.handle(conn, m[0], m[1], m[2], m[3])
 
-    def handle(self, conn, typ, req_id, tx_id, payload):
+    # The per-request functions take the builtins and module functions
+    # they use as default arguments: MicroPython then reads them as locals
+    # instead of searching the module's and the builtins' tables on every
+    # use (measurably the largest cost of a request after the system calls).
+    def handle(self, conn, typ, req_id, tx_id, payload, len=len, _packet=_packet):
         if conn.closed:
             return
         fn = self._table.get(typ)
@@ -492,7 +499,7 @@ class XenStore:
             if len(payload) > _PMAX:
                 raise XsError(b"E2BIG")
             tx = None
-            if tx_id and typ in self._txops:
+            if tx_id and typ in _TXOPS:
                 tx = conn.trans.get(tx_id)
                 if tx is None:
                     raise XsError(b"ENOENT")
@@ -538,7 +545,7 @@ class XenStore:
         return d
 
     # ------------------------------------------------------------- paths
-    def _canon(self, conn, p):
+    def _canon(self, conn, p, len=len, _path_ok=_path_ok):
         """Absolute path for a request's path argument (EINVAL if invalid)."""
         if not p:
             raise XsError(b"EINVAL")
@@ -609,7 +616,7 @@ class XenStore:
                 return XsError(b"EACCES")
         return XsError(b"ENOENT")
 
-    def _node(self, conn, tx, path, want):
+    def _node(self, conn, tx, path, want, hash=hash):
         if tx is None:
             n = self._sh[hash(path) & 63].get(path)
         else:
@@ -621,7 +628,7 @@ class XenStore:
         return n
 
     # ------------------------------------------------ tree and overlays
-    def _get(self, tx, path):
+    def _get(self, tx, path, hash=hash):
         if tx is None:
             return self._sh[hash(path) & 63].get(path)
         w = tx.writes
@@ -692,18 +699,23 @@ class XenStore:
         if len(n[V]) + _clen(n[C]) + 8 * len(n[P]) > self._q(conn.dom, "node-size"):
             raise self._hit(conn.dom, "node-size", b"ENOSPC")
 
-    def _create(self, conn, tx, path, value):
+    def _create(self, conn, tx, path, value, hash=hash):
         """Create `path` and any missing ancestors, all or nothing."""
         # Find the nearest existing ancestor and the names to create.
         todo = [path]
         p = path
+        sh = self._sh
         while True:
-            p = self._parent(p)
-            parent = self._get(tx, p)
+            i = p.rfind(b"/")
+            p = p[:i] if i > 0 else b"/"            # _parent(p)
+            if tx is None:
+                parent = sh[hash(p) & 63].get(p)
+            else:
+                parent = self._get(tx, p)
             if parent is not None:
                 break
             todo.append(p)
-        if (self._mode(conn, parent[P]) & PERM_WRITE) == 0:
+        if not conn.priv and (self._mode(conn, parent[P]) & PERM_WRITE) == 0:
             raise XsError(b"EACCES")
         perms = parent[P]
         if not conn.priv:
@@ -736,7 +748,7 @@ class XenStore:
             gen = self.gen
         else:
             gen = 0
-        par = self._writable(tx, p, parent)
+        par = parent if tx is None and not self.ntx else self._writable(tx, p, parent)
         ppath = p
         i = count - 1
         pc = 8 * len(perms) + 64
@@ -749,7 +761,7 @@ class XenStore:
             node = [v, perms, b"", gen]
             if tx is None:
                 self._charge(par[P][0] >> 2, 0, len(name) + 1)
-                self._sh[hash(q) & 63][q] = node
+                sh[hash(q) & 63][q] = node
                 self._charge(owner, 1, len(q) + len(v) + pc)
             else:
                 tx.writes[q] = node
@@ -759,13 +771,21 @@ class XenStore:
             i -= 1
         return par
 
-    def _delete(self, conn, tx, path, node):
+    def _delete(self, conn, tx, path, node, hash=hash):
         """Remove `path` and its subtree (iteratively: no deep recursion)."""
-        ppath = self._parent(path)
-        parent = self._get(tx, ppath)
+        i = path.rfind(b"/")
+        ppath = path[:i] if i > 0 else b"/"         # _parent(path)
+        if tx is None:
+            parent = self._sh[hash(ppath) & 63].get(ppath)
+        else:
+            parent = self._get(tx, ppath)
         name = path[len(ppath) + 1:] if ppath != b"/" else path[1:]
-        stack = [path]
-        gone = []
+        gone = [(path, node)]
+        stack = []
+        if node[C]:
+            base = path + b"/" if path != b"/" else path
+            for c in _names(node[C]):
+                stack.append(base + c)
         while stack:
             q = stack.pop()
             n = self._get(tx, q)
@@ -790,17 +810,17 @@ class XenStore:
                 o = n[P][0] >> 2
                 tx.dn[o] = tx.dn.get(o, 0) - 1
         if parent is not None:
-            if tx is None:
-                pc = self._cost(ppath, parent)
-            par = self._writable(tx, ppath, parent)
+            had = _clen(parent[C])
+            par = parent if tx is None and not self.ntx else self._writable(tx, ppath, parent)
             par[C] = _without_child(par[C], name)
             if tx is None:
-                par[G] = self._next_gen()
-                self._charge(par[P][0] >> 2, 0, self._cost(ppath, par) - pc)
+                self.gen += 1
+                par[G] = self.gen
+                self._charge(par[P][0] >> 2, 0, _clen(par[C]) - had)
         return gone
 
     # ------------------------------------------------------ operations
-    def _read(self, conn, tx, payload):
+    def _read(self, conn, tx, payload, len=len, hash=hash):
         i = payload.find(b"\x00")
         if i < 0 or i != len(payload) - 1:
             raise XsError(b"EINVAL")
@@ -815,12 +835,12 @@ class XenStore:
             raise XsError(b"EACCES")
         return n[V]
 
-    def _write(self, conn, tx, payload):
+    def _write(self, conn, tx, payload, len=len, _tail=_tail):
         i = payload.find(b"\x00")
         if i < 0:
             raise XsError(b"EINVAL")
         path = self._canon(conn, payload[:i])
-        value = payload[i + 1:]
+        value = _tail(payload, i + 1)
         n = self._get(tx, path)
         if n is None:
             # _create checks the nearest existing ancestor as _missing_err
@@ -867,11 +887,14 @@ class XenStore:
         self._changed(tx, path, None)
         return None
 
-    def _rm(self, conn, tx, payload):
+    def _rm(self, conn, tx, payload, hash=hash):
         path = self._canon(conn, _onearg(payload))
         if path == b"/":
             raise XsError(b"EINVAL")
-        n = self._get(tx, path)
+        if tx is None:
+            n = self._sh[hash(path) & 63].get(path)
+        else:
+            n = self._get(tx, path)
         if n is None:
             e = self._missing_err(conn, tx, path, PERM_WRITE)
             if e.args[0] != b"ENOENT":
@@ -879,7 +902,7 @@ class XenStore:
             if self._get(tx, self._parent(path)) is not None:
                 return None
             raise e
-        if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
+        if not conn.priv and (self._mode(conn, n[P]) & PERM_WRITE) == 0:
             raise XsError(b"EACCES")
         if tx is not None and not conn.priv:
             # Count the subtree before touching anything (XSA-421).
@@ -899,7 +922,10 @@ class XenStore:
                 raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
         perms = n[P]
         gone = self._delete(conn, tx, path, n)
-        self._changed(tx, path, perms, gone)
+        if tx is not None:
+            tx.events.append((path, perms, gone))
+        elif self.watches:
+            self._fire(path, perms, gone)
         return None
 
     def _directory(self, conn, tx, payload):
@@ -1176,7 +1202,7 @@ class XenStore:
         while txid == 0 or txid in conn.trans:
             txid = (txid + 1) & 0xFFFFFFFF
         conn.next_tx = (txid + 1) & 0xFFFFFFFF
-        conn.trans[txid] = Tx(conn, txid)
+        conn.trans[txid] = Tx(txid)
         dom.trans += 1
         self.ntx += 1
         return b"%d\x00" % txid
@@ -1227,6 +1253,8 @@ class XenStore:
                 new[G] = gen
                 d[path] = new
                 self._charge(new[P][0] >> 2, 1, self._cost(path, new))
+        if not self.watches:
+            return None
         # One event per changed node (the last change to it decides).
         last = {}
         for ev in tx.events:

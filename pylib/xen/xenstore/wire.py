@@ -129,14 +129,22 @@ def readinto_py(stream, buf, off=0):
     return stream.readinto(memoryview(buf)[off:])
 
 
+def tail_py(data, start):
+    """bytes(data[start:])."""
+    if start < 0 or start > len(data):
+        raise ValueError("xenstore framing: offset outside the buffer")
+    return bytes(data[start:])
+
+
 try:
     from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok, \
-        xs_readinto as readinto
+        xs_readinto as readinto, xs_tail as tail
 except ImportError:
     parse = parse_py
     packet = packet_py
     path_ok = path_ok_py
     readinto = readinto_py
+    tail = tail_py
 
 
 class ProtocolError(Exception):
