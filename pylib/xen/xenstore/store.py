@@ -152,7 +152,7 @@ def _with_child(ch, name):
 
 def _without_child(ch, name):
     """ch with `name` taken out (ch itself if it is not there; a chunk
-    list: in place, or its last chunk once one is left)."""
+    list: in place, or one bytes object once all fits one chunk)."""
     key = name + b"\x00"
     if type(ch) is list:
         for j in range(len(ch)):
@@ -162,9 +162,10 @@ def _without_child(ch, name):
                 c = c[:i] + c[i + len(key):]
                 if c:
                     ch[j] = c
-                    return ch
-                del ch[j]
-                return ch if len(ch) > 1 else ch[0]
+                else:
+                    del ch[j]
+                # Back to one bytes object once it fits a chunk again.
+                return ch if len(ch) > 1 and _clen(ch) > _CHUNK else b"".join(ch)
         return ch
     i = _find(ch, key)
     if i < 0:
