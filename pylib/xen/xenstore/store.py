@@ -897,12 +897,15 @@ class XenStore:
         else:
             n = self._get(tx, path)
         if n is None:
-            e = self._missing_err(conn, tx, path, PERM_WRITE)
-            if e.args[0] != b"ENOENT":
-                raise e
-            if self._get(tx, self._parent(path)) is not None:
-                return None
-            raise e
+            # Removing a missing node is fine when its parent exists and
+            # may be written (the parent is then the nearest ancestor that
+            # _missing_err would judge); otherwise ENOENT or EACCES.
+            pn = self._get(tx, self._parent(path))
+            if pn is not None:
+                if conn.priv or self._mode(conn, pn[P]) & PERM_WRITE:
+                    return None
+                raise XsError(b"EACCES")
+            raise self._missing_err(conn, tx, path, PERM_WRITE)
         if not conn.priv and (self._mode(conn, n[P]) & PERM_WRITE) == 0:
             raise XsError(b"EACCES")
         if tx is not None and not conn.priv:
