@@ -266,10 +266,13 @@ static void regions_map(void) {
         return;
     }
     regions_mapped = true;
+    uint64_t room = MODXEN_REGION_MAP_PAGES;   // the window, over all regions
     for (size_t r = 0; r < NREGIONS; r++) {
-        uint64_t pages = regions[r].pages;
-        if (pages > MODXEN_REGION_MAP_PAGES) {
-            pages = MODXEN_REGION_MAP_PAGES;
+        uint64_t pages = regions[r].pages < room ? regions[r].pages : room;
+        room -= pages;
+        if (pages == 0) {
+            regions[r].pages = 0;
+            continue;
         }
         // Normal write-back memory, as the guest maps its own RAM.
         k_mem_map_phys_bare(&regions[r].va, (uintptr_t)regions[r].base, pages * PG,

@@ -55,7 +55,7 @@ static struct {
 
 // ISR context (event ISR or timer): move what Xen holds for dom0 into the
 // port's input ring. The hook handles Ctrl-C itself.
-static void console_drain(void) {
+static void console_drain(bool wake) {
     static char buf[64];
     con.wakeups++;
     if (con.hook == NULL) {
@@ -74,17 +74,19 @@ static void console_drain(void) {
             break;
         }
     }
-    mp_hal_signal_event();
+    if (wake) {
+        mp_hal_signal_event();
+    }
 }
 
 static void console_virq(void *priv) {
     (void)priv;
-    console_drain();
+    console_drain(true);
 }
 
 static void console_tick(struct k_timer *t) {
     (void)t;
-    console_drain();
+    console_drain(true);
 }
 
 static void console_start(void) {
@@ -95,7 +97,9 @@ static void console_start(void) {
         bind_event_channel(b.port, console_virq, NULL);
         struct evtchn_unmask u = { .port = b.port };
         HYPERVISOR_event_channel_op(EVTCHNOP_unmask, &u);
-        console_drain();   // anything typed before the port existed
+        // anything typed before the port existed; no wake-up: the port's
+        // event (mp_hal_init) is not set up yet when its hook is installed
+        console_drain(false);
         return;
     }
     #endif
