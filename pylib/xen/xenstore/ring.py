@@ -47,6 +47,9 @@ class Ring:
             raise ValueError("xenstore ring page must be >= %d bytes, got %d" % (PAGE_MIN, len(page)))
         self.store = store
         self.conn = conn
+        # Keep the page object itself: a memoryview does not keep a mapping
+        # object alive, and its finaliser would unmap the page under us.
+        self.owner = page
         self.page = page if isinstance(page, memoryview) else memoryview(page)
         self.notify = notify
         self.framer = wire.Framer()

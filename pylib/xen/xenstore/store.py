@@ -490,7 +490,7 @@ class XenStore:
     # they use as default arguments: MicroPython then reads them as locals
     # instead of searching the module's and the builtins' tables on every
     # use (measurably the largest cost of a request after the system calls).
-    def handle(self, conn, typ, req_id, tx_id, payload, len=len, _packet=_packet):
+    def handle(self, conn, typ, req_id, tx_id, payload, len=len, _packet=_packet, _OK=_OK):
         if conn.closed:
             return
         fn = self._table.get(typ)
@@ -504,8 +504,9 @@ class XenStore:
                 tx = conn.trans.get(tx_id)
                 if tx is None:
                     raise XsError(b"ENOENT")
-            self._req = req_id
-            self._txid = tx_id
+            if typ == 4:        # WATCH queues its reply itself, then the event
+                self._req = req_id
+                self._txid = tx_id
             r = fn(conn, tx, payload)
             if r is None:
                 r = _OK
