@@ -3,10 +3,10 @@
 # toolstack, run the dom0 tests with our aarch64 firmware, read the results back over a
 # 9p share, print the pass/fail count. Exit status 0 only if every test passed.
 #   run.sh [--firmware FILE] [--tests DIR] [--out DIR] [--timeout SECONDS] [--verbose]
-#          [--boot NAME]
+#          [--boot NAME] [--share NAME=DIR]...
 # A test file chooses the hypervisor it runs under with a line "# xen-boot: NAME" (default
 # "default"); each boot that has tests is one QEMU run (see boot_args below). --boot runs
-# only that one.
+# only that one. --share puts a copy of DIR (hard links where possible) at /mnt/host/NAME.
 # Env: XEN_QEMU_XEN_ARGS (extra hypervisor arguments for every boot), XEN_QEMU_SMP,
 #      XEN_QEMU_TEST_TIMEOUT (per dom0 test file, seconds; default 240).
 # Outputs in OUT (default build/xen-qemu/run): console-<boot>.log (Xen + dom0 console),
@@ -20,6 +20,7 @@ out=$top/build/xen-qemu/run
 limit=420
 verbose=0
 only=""
+extra_share=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --firmware) firmware=$2; shift 2 ;;
@@ -27,8 +28,9 @@ while [ $# -gt 0 ]; do
     --out) out=$2; shift 2 ;;
     --timeout) limit=$2; shift 2 ;;
     --boot) only=$2; shift 2 ;;
+    --share) extra_share+=("$2"); shift 2 ;;
     --verbose) verbose=1; shift ;;
-    *) echo "usage: $0 [--firmware FILE] [--tests DIR] [--out DIR] [--timeout S] [--boot NAME] [--verbose]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--firmware FILE] [--tests DIR] [--out DIR] [--timeout S] [--boot NAME] [--share NAME=DIR] [--verbose]" >&2; exit 2 ;;
   esac
 done
 die() { echo "xen-qemu: FAIL: $*" >&2; exit 1; }
@@ -140,6 +142,14 @@ if [ -n "${boot_tests[flask]:-}" ]; then
   mkdir -p "$share/flask"
   cp "$top/build/xen-qemu/flask/xenpolicy" "$share/flask/xenpolicy"
 fi
+
+for sh in "${extra_share[@]}"; do
+  n=${sh%%=*} d=${sh#*=}
+  case "$n" in ""|*/*|guest|flask|results) die "bad --share name '$n'" ;; esac
+  [ -d "$d" ] || die "--share $n: no directory $d"
+  rm -rf "${share:?}/$n"
+  cp -al "$d" "$share/$n" 2>/dev/null || cp -a "$d" "$share/$n" || die "copying $d into the share failed"
+done
 
 summary=$out/summary.txt
 : > "$summary"
