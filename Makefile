@@ -79,6 +79,7 @@ clean:
 # ---- real-Xen tier (issue 5): aarch64 firmware, Xen 4.17 under QEMU -------------------
 #   make firmware-aarch64   static aarch64 unix port with _xen (linux backend) + frozen xen
 #   make test-xen           boot Xen + a toolstack-free Linux dom0 and run tests/xen/dom0
+#   make bench-xen          time xen.domain_create against xl create (build/bench/realxen.json)
 AARCH64_BUILD ?= $(BUILD)/aarch64-linux
 AARCH64_CROSS ?= aarch64-linux-gnu-
 # No arm64 libmbedcrypto in the cross sysroot yet: policy signature checks stay out.
@@ -96,6 +97,10 @@ firmware-aarch64: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host 
 	@echo "aarch64 firmware: $(AARCH64_BUILD)/micropython"
 test-xen: firmware-aarch64
 	bash scripts/xen-qemu/run.sh --firmware $(AARCH64_BUILD)/micropython
+# bench/realxen.py: xen.domain_create against Xen's own xl create, same QEMU boot (not in make test)
+.PHONY: bench-xen
+bench-xen: firmware-aarch64
+	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython python3 bench/realxen.py
 
 # ---- boot policies (issue 7): trust anchors and the signed default policy ------------
 #   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust
