@@ -136,7 +136,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--iterations", type=int, default=200)
     ap.add_argument("--mix", type=int, default=2000)
-    ap.add_argument("--rounds", type=int, default=5,
+    ap.add_argument("--rounds", type=int, default=9,
                     help="rounds, alternating which server goes first; per-op time = best round")
     a = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="xsbench-"))

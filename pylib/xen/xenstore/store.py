@@ -822,11 +822,14 @@ class XenStore:
         return gone
 
     # ------------------------------------------------------ operations
-    def _read(self, conn, tx, payload, len=len, hash=hash):
+    def _read(self, conn, tx, payload, len=len, hash=hash, _path_ok=_path_ok):
         i = payload.find(b"\x00")
         if i < 0 or i != len(payload) - 1:
             raise XsError(b"EINVAL")
-        path = self._canon(conn, payload[:i])
+        path = payload[:i]
+        # _canon(), inlined for the common case.
+        if not i or path[0] != 47 or i > self._pathmax or not _path_ok(path):
+            path = self._canon(conn, path)
         if tx is None:
             n = self._sh[hash(path) & 63].get(path)
         else:
@@ -837,11 +840,14 @@ class XenStore:
             raise XsError(b"EACCES")
         return n[V]
 
-    def _write(self, conn, tx, payload, len=len, _tail=_tail):
+    def _write(self, conn, tx, payload, len=len, _tail=_tail, _path_ok=_path_ok):
         i = payload.find(b"\x00")
         if i < 0:
             raise XsError(b"EINVAL")
-        path = self._canon(conn, payload[:i])
+        path = payload[:i]
+        # _canon(), inlined for the common case.
+        if not i or path[0] != 47 or i > self._pathmax or not _path_ok(path):
+            path = self._canon(conn, path)
         value = _tail(payload, i + 1)
         n = self._get(tx, path)
         if n is None:
