@@ -106,6 +106,18 @@ void xenhv_wake(void) {
 // (it is then only a no-op handler run, and the call sleeps its full time).
 // So while the scheduler still holds unrun work, the reader signals again,
 // backing off from 2 ms to 128 ms, until the interpreter has picked it up.
+// Work queued while a callback runs (the scheduler LOCKED) becomes PENDING
+// only when that callback returns, possibly right before a long sleep: the
+// reader keeps looking (without signalling a busy interpreter) until then.
+static bool work_queued(void) {
+    #if MICROPY_SCHEDULER_STATIC_NODES
+    if (MP_STATE_VM(sched_head) != NULL) {
+        return true;
+    }
+    #endif
+    return MP_STATE_VM(sched_len) != 0;
+}
+
 static void *reader_main(void *arg) {
     (void)arg;
     uint32_t ports[64];
@@ -120,8 +132,11 @@ static void *reader_main(void *arg) {
             break;
         }
         if (r == 0) {
-            if (MP_STATE_VM(sched_state) == MP_SCHED_PENDING) {
+            int state = MP_STATE_VM(sched_state);
+            if (state == MP_SCHED_PENDING) {
                 xenhv_wake();
+                kick_ms = kick_ms < 128 ? kick_ms * 2 : 128;
+            } else if (state == MP_SCHED_LOCKED && work_queued()) {
                 kick_ms = kick_ms < 128 ? kick_ms * 2 : 128;
             } else {
                 kick_ms = -1;

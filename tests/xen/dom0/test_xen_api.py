@@ -305,6 +305,43 @@ def test_virq_dom_exc_upcall_wakes_sleep():
     ch.close()
 
 
+def test_event_during_a_scheduled_callback_wakes_sleep():
+    # time.sleep's select returns EINTR for an event; its callback schedules a Python
+    # callback, which runs right away with the scheduler locked. A second event that
+    # arrives meanwhile is queued, and becomes runnable only when that callback has
+    # returned and sleep is back in select for the remaining time: the backend must
+    # wake the interpreter again then.
+    import micropython
+    a = _xen.alloc_unbound(0)
+    b = _xen.bind_interdomain(0, a.port)
+    try:
+        wait_for(lambda: b.pending == 1)
+        b.consume()
+        seen = []
+
+        def slow(_):
+            b.notify()
+            t = time.ticks_ms()
+            while time.ticks_diff(time.ticks_ms(), t) < 300:
+                pass
+
+        def on_event(ch):
+            ch.consume()
+            seen.append(time.ticks_ms())
+            if len(seen) == 1:
+                micropython.schedule(slow, None)
+        a.callback = on_event
+        t0 = time.ticks_ms()
+        b.notify()
+        time.sleep(2)
+        eq(len(seen), 2, "events seen")
+        late = time.ticks_diff(seen[1], t0)
+        check(late < 1200, "the second event's callback ran only after %d ms" % late)
+    finally:
+        a.close()
+        b.close()
+
+
 def test_poll_on_event_channel():
     ch = _xen.bind_virq(_xen.VIRQ_DOM_EXC)
     try:
