@@ -8,8 +8,8 @@
 // compare the two.
 //
 // Heap per call: xs_parse allocates the 4-tuple and the payload bytes;
-// xs_packet and xs_tail one bytes object; xs_path_ok and xs_readinto
-// nothing.
+// xs_packet, xs_tail, xs_child_add and xs_child_del one bytes object;
+// xs_path_ok and xs_readinto nothing.
 
 #include <string.h>
 
@@ -38,6 +38,23 @@ static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
     }
     byte *p = m_new(byte, len + 1);
     memcpy(p, data, len);
+    p[len] = '\0';
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    o->hash = 0;
+    o->len = len;
+    o->data = p;
+    return MP_OBJ_FROM_PTR(o);
+}
+
+// The same for a + b (two pieces joined).
+static mp_obj_t new_bytes_lazy_join(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+    size_t len = alen + blen;
+    if (len == 0) {
+        return mp_const_empty_bytes;
+    }
+    byte *p = m_new(byte, len + 1);
+    memcpy(p, a, alen);
+    memcpy(p + alen, b, blen);
     p[len] = '\0';
     mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     o->hash = 0;
@@ -170,3 +187,46 @@ static mp_obj_t mod_xen_xs_readinto(size_t n_args, const mp_obj_t *args) {
     return MP_OBJ_NEW_SMALL_INT(n);
 }
 MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_readinto_obj, 2, 3, mod_xen_xs_readinto);
+
+// Child lists as the wire has them, b"name\0name\0...": the core keeps a
+// node's children in that form (pylib/xen/xenstore/store.py).
+
+// xs_child_add(blob, name) -> blob + name + b"\0" (a new object).
+static mp_obj_t mod_xen_xs_child_add(mp_obj_t blob_in, mp_obj_t name_in) {
+    mp_buffer_info_t b, n;
+    mp_get_buffer_raise(blob_in, &b, MP_BUFFER_READ);
+    mp_get_buffer_raise(name_in, &n, MP_BUFFER_READ);
+    size_t len = b.len + n.len + 1;
+    byte *p = m_new(byte, len + 1);
+    memcpy(p, b.buf, b.len);
+    memcpy(p + b.len, n.buf, n.len);
+    p[len - 1] = '\0';
+    p[len] = '\0';
+    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
+    o->hash = 0;
+    o->len = len;
+    o->data = p;
+    return MP_OBJ_FROM_PTR(o);
+}
+MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_child_add_obj, mod_xen_xs_child_add);
+
+// xs_child_del(blob, name) -> blob without the entry name (a new object), or
+// blob itself when no entry is exactly name.
+static mp_obj_t mod_xen_xs_child_del(mp_obj_t blob_in, mp_obj_t name_in) {
+    mp_buffer_info_t b, n;
+    mp_get_buffer_raise(blob_in, &b, MP_BUFFER_READ);
+    mp_get_buffer_raise(name_in, &n, MP_BUFFER_READ);
+    const byte *p = b.buf;
+    size_t i = 0;
+    while (i < b.len) {
+        const byte *z = memchr(p + i, 0, b.len - i);
+        size_t e = z ? (size_t)(z - p) : b.len;     // end of this entry
+        if (e - i == n.len && memcmp(p + i, n.buf, n.len) == 0) {
+            size_t cut = (e < b.len ? e + 1 : e) - i;
+            return new_bytes_lazy_join(p, i, p + i + cut, b.len - i - cut);
+        }
+        i = e + 1;
+    }
+    return blob_in;
+}
+MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_child_del_obj, mod_xen_xs_child_del);

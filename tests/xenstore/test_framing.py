@@ -17,6 +17,7 @@ import _xen, random, struct
 from xen.xenstore import wire as W
 assert W.parse is _xen.xs_parse and W.packet is _xen.xs_packet
 assert W.path_ok is _xen.xs_path_ok and W.tail is _xen.xs_tail
+assert W.child_add is _xen.xs_child_add and W.child_del is _xen.xs_child_del
 random.seed(7)
 CH = b"abcXYZ019-_@/ .\\x00\\xff"
 
@@ -48,6 +49,22 @@ for i in range(4000):
         assert _xen.xs_packet(t, r, x, body) == W.packet_py(t, r, x, body) == msg[off:off + 16 + len(body)]
     k = random.getrandbits(6) % (len(msg) + 1)
     assert _xen.xs_tail(msg, k) == W.tail_py(msg, k) == msg[k:]
+    # child lists: add and remove names at the start, middle and end
+    names = [bytes(b"ab_-1"[random.getrandbits(3) % 5] for _ in range(1 + random.getrandbits(2)))
+             for _ in range(random.getrandbits(3))]
+    blob = b"".join(x + b"\\x00" for x in names)
+    if random.getrandbits(3) == 0:
+        blob = blob[:-1]            # a malformed list (no final NUL) is handled alike
+    for nm in names + [b"zz", b"a", b"ab"]:
+        assert _xen.xs_child_del(blob, nm) == W.child_del_py(blob, nm), (blob, nm)
+        assert _xen.xs_child_add(blob, nm) == W.child_add_py(blob, nm) == blob + nm + b"\\x00"
+    if names:
+        nm = names[random.getrandbits(3) % len(names)]
+        want = list(names)
+        want.remove(nm)
+        if blob.endswith(b"\\x00"):
+            assert _xen.xs_child_del(blob, nm) == b"".join(x + b"\\x00" for x in want)
+    assert _xen.xs_child_del(blob, b"absent") is blob
 # out of range offsets are errors, never reads outside the buffer
 for args in ((b"x" * 20, 21), (b"x" * 20, 0, 21), (b"x" * 20, 5, 4), (b"x" * 20, -1)):
     assert outcome(_xen.xs_parse, *args) == ("ValueError",), args

@@ -11,30 +11,35 @@
 # introduced: no @releaseDomain until it really goes away, XSA-325).
 import struct
 from . import wire
+try:
+    from micropython import const   # names below become literals when compiled
+except ImportError:
+    def const(x):
+        return x
 
-RING_SIZE = 1024
-REQ = 0
-RSP = 1024
-REQ_CONS = 2048
-REQ_PROD = 2052
-RSP_CONS = 2056
-RSP_PROD = 2060
-SERVER_FEATURES = 2064
-CONNECTION = 2068
-ERROR = 2072
-PAGE_MIN = 2076
+RING_SIZE = const(1024)
+REQ = const(0)
+RSP = const(1024)
+REQ_CONS = const(2048)
+REQ_PROD = const(2052)
+RSP_CONS = const(2056)
+RSP_PROD = const(2060)
+SERVER_FEATURES = const(2064)
+CONNECTION = const(2068)
+ERROR = const(2072)
+PAGE_MIN = const(2076)
 
-FEATURE_RECONNECTION = 1
-FEATURE_ERROR = 2
-FEATURES = FEATURE_RECONNECTION | FEATURE_ERROR
+FEATURE_RECONNECTION = const(1)
+FEATURE_ERROR = const(2)
+FEATURES = const(FEATURE_RECONNECTION | FEATURE_ERROR)
 
-CONNECTED = 0
-RECONNECT = 1
+CONNECTED = const(0)
+RECONNECT = const(1)
 
-ERROR_NONE = 0
-ERROR_COMM = 1
-ERROR_RINGIDX = 2
-ERROR_PROTO = 3
+ERROR_NONE = const(0)
+ERROR_COMM = const(1)
+ERROR_RINGIDX = const(2)
+ERROR_PROTO = const(3)
 
 _M = 0xFFFFFFFF
 _u32 = struct.unpack_from

@@ -2,36 +2,45 @@
 # and per-domain accounting. Sans-IO: it is driven with (connection, message)
 # and leaves replies and watch events in the connections' output queues.
 # Actions that need the hypervisor (map a ring, bind a port, unmap) are left
-# in XenStore.actions for the I/O layer. No _xen import, no I/O.
+# in XenStore.actions for the I/O layer. No I/O, no hypervisor calls; the
+# byte helpers come from wire (C from _xen when the firmware has it, their
+# pure-Python twins otherwise).
 from . import wire
+try:
+    from micropython import const   # names below become literals when compiled
+except ImportError:
+    def const(x):
+        return x
 
 _packet = wire.packet
 _parse = wire.parse
 
 _path_ok = wire.path_ok
 _tail = wire.tail
+_child_add = wire.child_add
+_child_del = wire.child_del
 
 # Node layout (a 4-list keeps the heap per node small):
-V = 0    # value (bytes)
-P = 1    # perms: tuple of ints, (domid << 2) | mode; [0] = owner + default
-C = 2    # children: their names as on the wire, b"name\0name\0...", in
-         # insertion order. One bytes object (a leaf holds the shared b""),
-         # or past _CHUNK bytes a list of such chunks, so that a wide
-         # directory never needs one large block nor copies it per change.
-         # A chunk list belongs to one node (copies of the node copy it).
-G = 3    # generation of the last change
-_CHUNK = 256
-_PMAX = wire.PAYLOAD_MAX
+V = const(0)    # value (bytes)
+P = const(1)    # perms: tuple of ints, (domid << 2) | mode; [0] = owner + default
+C = const(2)    # children: their names as on the wire, b"name\0name\0...", in
+                # insertion order. One bytes object (a leaf holds the shared
+                # b""), or past _CHUNK bytes a list of such chunks, so that a
+                # wide directory never needs one large block nor copies it per
+                # change. A chunk list belongs to one node (copies copy it).
+G = const(3)    # generation of the last change
+_CHUNK = const(256)
+_PMAX = const(4096)     # wire.PAYLOAD_MAX
 
 # Permission modes.
-PERM_NONE = 0
-PERM_READ = 1
-PERM_WRITE = 2
-PERM_BOTH = 3
+PERM_NONE = const(0)
+PERM_READ = const(1)
+PERM_WRITE = const(2)
+PERM_BOTH = const(3)
 _MODE_OF = {110: 0, 114: 1, 119: 2, 98: 3}    # n r w b
 _LETTER = (b"n", b"r", b"w", b"b")
 
-DOMID_LIMIT = 0x7FF0          # DOMID_FIRST_RESERVED
+DOMID_LIMIT = const(0x7FF0)   # DOMID_FIRST_RESERVED
 SPECIAL = (b"@introduceDomain", b"@releaseDomain")
 
 # cxenstored's defaults. Names follow newer Xen's GET/SET_QUOTA.
@@ -99,7 +108,7 @@ def _blob(ch):
     return ch
 
 
-def _clen(ch):
+def _clen(ch, type=type, list=list, len=len):
     if type(ch) is list:
         n = 0
         for c in ch:
@@ -133,28 +142,25 @@ def _has_child(ch, name):
     return _find(ch, key) >= 0
 
 
-def _with_child(ch, name):
+def _with_child(ch, name, type=type, list=list, len=len, _child_add=_child_add):
     """ch with `name` added at the end (a chunk list: in place)."""
-    e = name + b"\x00"
     if type(ch) is list:
         last = ch[-1]
-        if len(last) + len(e) <= _CHUNK:
-            ch[-1] = last + e
+        if len(last) + len(name) < _CHUNK:
+            ch[-1] = _child_add(last, name)
         else:
-            ch.append(e)
+            ch.append(_child_add(b"", name))
         return ch
-    if not ch:
-        return e
-    if len(ch) + len(e) <= _CHUNK:
-        return ch + e
-    return [ch, e]
+    if not ch or len(ch) + len(name) < _CHUNK:
+        return _child_add(ch, name)
+    return [ch, _child_add(b"", name)]
 
 
-def _without_child(ch, name):
+def _without_child(ch, name, type=type, list=list, _child_del=_child_del):
     """ch with `name` taken out (ch itself if it is not there; a chunk
     list: in place, or one bytes object once all fits one chunk)."""
-    key = name + b"\x00"
     if type(ch) is list:
+        key = name + b"\x00"
         for j in range(len(ch)):
             c = ch[j]
             i = _find(c, key)
@@ -167,10 +173,7 @@ def _without_child(ch, name):
                 # Back to one bytes object once it fits a chunk again.
                 return ch if len(ch) > 1 and _clen(ch) > _CHUNK else b"".join(ch)
         return ch
-    i = _find(ch, key)
-    if i < 0:
-        return ch
-    return ch[:i] + ch[i + len(key):]
+    return _child_del(ch, name)
 
 
 def _args(payload, count):
@@ -704,7 +707,7 @@ class XenStore:
     def _create(self, conn, tx, path, value, hash=hash):
         """Create `path` and any missing ancestors, all or nothing."""
         # Find the nearest existing ancestor and the names to create.
-        todo = [path]
+        todo = (path,)      # deepest first
         p = path
         sh = self._sh
         while True:
@@ -716,7 +719,7 @@ class XenStore:
                 parent = self._get(tx, p)
             if parent is not None:
                 break
-            todo.append(p)
+            todo = todo + (p,)
         if not conn.priv and (self._mode(conn, parent[P]) & PERM_WRITE) == 0:
             raise XsError(b"EACCES")
         perms = parent[P]
@@ -781,10 +784,13 @@ class XenStore:
             parent = self._sh[hash(ppath) & 63].get(ppath)
         else:
             parent = self._get(tx, ppath)
-        name = path[len(ppath) + 1:] if ppath != b"/" else path[1:]
-        gone = [(path, node)]
-        stack = []
-        if node[C]:
+        name = path[i + 1:]
+        if not node[C]:
+            gone = ((path, node),)      # a leaf (the common case)
+            stack = None
+        else:
+            gone = [(path, node)]
+            stack = []
             base = path + b"/" if path != b"/" else path
             for c in _names(node[C]):
                 stack.append(base + c)
@@ -812,13 +818,19 @@ class XenStore:
                 o = n[P][0] >> 2
                 tx.dn[o] = tx.dn.get(o, 0) - 1
         if parent is not None:
-            had = _clen(parent[C])
+            pch = parent[C]
             par = parent if tx is None and not self.ntx else self._writable(tx, ppath, parent)
-            par[C] = _without_child(par[C], name)
+            if type(pch) is list:
+                had = _clen(pch)
+                par[C] = _without_child(par[C], name)
+                gain = _clen(par[C]) - had
+            else:
+                par[C] = _without_child(pch, name)
+                gain = len(par[C]) - len(pch)
             if tx is None:
                 self.gen += 1
                 par[G] = self.gen
-                self._charge(par[P][0] >> 2, 0, _clen(par[C]) - had)
+                self._charge(par[P][0] >> 2, 0, gain)
         return gone
 
     # ------------------------------------------------------ operations

@@ -136,15 +136,40 @@ def tail_py(data, start):
     return bytes(data[start:])
 
 
+# A child list as DIRECTORY sends it: b"name\0name\0...".
+def child_add_py(blob, name):
+    """blob + name + b"\0"."""
+    return bytes(blob) + bytes(name) + b"\x00"
+
+
+def child_del_py(blob, name):
+    """blob without the entry `name`, or blob itself if no entry is it."""
+    key = bytes(name) + b"\x00"
+    if blob.startswith(key):
+        i = 0
+    else:
+        i = blob.find(b"\x00" + key)
+        if i < 0:
+            if blob.endswith(b"\x00" + name) or blob == name:
+                i = len(blob) - len(name)     # last entry without its NUL
+                return bytes(blob[:i])
+            return blob
+        i += 1
+    return bytes(blob[:i]) + bytes(blob[i + len(key):])
+
+
 try:
     from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok, \
-        xs_readinto as readinto, xs_tail as tail
+        xs_readinto as readinto, xs_tail as tail, xs_child_add as child_add, \
+        xs_child_del as child_del
 except ImportError:
     parse = parse_py
     packet = packet_py
     path_ok = path_ok_py
     readinto = readinto_py
     tail = tail_py
+    child_add = child_add_py
+    child_del = child_del_py
 
 
 class ProtocolError(Exception):
