@@ -57,26 +57,29 @@ def _call(typ, payload, tx=0):
     _req[0] = (rid + 1) & 0xFFFFFFFF or 1
     _store.handle(_conn, typ, rid, tx, payload)
     reply = None
-    events = []
+    events = None
     for pkt in _conn.take_all():
-        t, r, x, n = wire.parse_header(pkt)
-        if t == wire.WATCH_EVENT:
+        m = wire.parse(pkt)
+        if m[0] == wire.WATCH_EVENT:
+            if events is None:
+                events = []
             events.append(pkt)
-        elif r == rid and reply is None:
-            reply = (t, pkt[16:16 + n])
-    for pkt in events:
-        _dispatch(pkt)
+        elif m[1] == rid and reply is None:
+            reply = m
+    if events is not None:
+        for pkt in events:
+            _dispatch(pkt)
     if reply is None:
         raise OSError(5)        # EIO: the core gave no reply (never expected)
-    t, data = reply
+    t = reply[0]
+    data = reply[3]
     if t == wire.ERROR:
         raise OSError(wire.ERRNO.get(data.rstrip(b"\x00"), 5))
     return data
 
 
 def _dispatch(pkt):
-    n = wire.parse_header(pkt)[3]
-    body = pkt[16:16 + n].split(b"\x00")
+    body = wire.parse(pkt)[3].split(b"\x00")
     if len(body) < 2:
         return
     h = _watches.get(body[1])

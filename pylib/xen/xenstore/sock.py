@@ -211,7 +211,7 @@ class UnixServer:
             c.flush()
         return True
 
-    def poll_once(self, timeout=-1, id=id):
+    def poll_once(self, timeout=-1, id=id, _POLLIN=_POLLIN):
         clients = self.clients
         for obj, ev in self.poller.ipoll(timeout):
             if ev == _POLLIN:
