@@ -92,7 +92,7 @@ HEAP_CODE = """
 import gc
 from xen import xenstore
 from xen.xenstore import store as S, wire as W
-gc.threshold(xenstore.GC_THRESHOLD)     # as xen.xenstored runs
+gc.threshold(max(xenstore.GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))  # as xen.xenstored
 s = S.XenStore()
 d0 = s.connect()
 for g in range(1, 11):

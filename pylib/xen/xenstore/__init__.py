@@ -12,9 +12,12 @@
 from . import wire
 from .store import XenStore, XsError
 
-# Collect after this many bytes allocated: keeps live nodes packed enough that
-# a large tree does not fragment MicroPython's non-moving heap (without it a
-# 2 MB heap fails near 2000 nodes with most of it free but in small holes).
+# Collect after a quarter of the heap (at least this many bytes) has been
+# allocated: keeps live nodes packed enough that a large tree does not
+# fragment MicroPython's non-moving heap (with no threshold a 2 MB heap once
+# failed near 2000 nodes with most of it free but in small holes; with it a
+# 2 MB heap holds about 8700 nodes), while a large heap (the REPL's 64 MB)
+# is not swept every 256 KB.
 GC_THRESHOLD = 262144
 
 _store = None
@@ -31,7 +34,7 @@ def server(quotas=None):
     if _store is None:
         import gc
         if gc.threshold() < 0:
-            gc.threshold(GC_THRESHOLD)
+            gc.threshold(max(GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))
         _store = XenStore(quotas)
         _conn = _store.connect(0, "local")
         _conn.io = _LocalIO()
