@@ -56,8 +56,10 @@ int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
 // private memory, so that a stale memoryview of a closed mapping reads junk
 // instead of faulting. Returns 0 or -errno.
 int xenhv_unmap_foreign(void *addr, size_t n);
-// Give the address range of an unmapped mapping back (called when the
-// Python object is collected, i.e. when no view of it can remain).
+// Called when the Python object is collected. A memoryview of the mapping
+// can still exist (MicroPython's memoryview does not keep its owner alive),
+// so a backend must not let the range fault or be handed out again while
+// such a view could reach it: the unix backends keep it reserved and inert.
 void xenhv_release_va(void *addr, size_t n);
 
 // Dom0's own event channels. Each bind returns the new local port.

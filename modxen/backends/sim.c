@@ -2750,9 +2750,12 @@ void xenhv_release_va(void *addr, size_t n) {
         free(m);
     }
     unlock();
-    if (addr != NULL && n > 0) {
-        munmap(addr, n * PG);
-    }
+    // The range stays reserved (inert, untouched pages cost no memory): a
+    // memoryview of the mapping may outlive the Mapping object (MicroPython's
+    // memoryview does not keep its owner alive), and a reused range would
+    // let that view see another mapping. Inert ranges are alike, so the
+    // kernel merges neighbours into one VMA.
+    (void)n;
 }
 
 int xenhv_evtchn_bind_interdomain(domid_t remote_dom, evtchn_port_t remote_port) {

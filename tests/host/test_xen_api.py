@@ -372,3 +372,27 @@ except KeyboardInterrupt:
     print('SIGTERM as KeyboardInterrupt')
 """)
     assert out.split() == ["interrupted", "SIGTERM", "as", "KeyboardInterrupt"]
+
+
+def test_view_outliving_its_mapping_object_never_faults(mp):
+    # MicroPython's memoryview does not keep its owner alive: the Mapping is
+    # collected (and its frames released) while the view lives on. The view
+    # must read inert memory, never fault and never see another mapping.
+    r = mp.json(NEW + """
+import gc
+_xen.max_mem(d, 64 * 1024)
+_xen.populate_physmap(d, range(0x40000, 0x40000 + 1024, 512), 9)
+memoryview(sim.guest_map(d, 0x40000))[0:6] = b'secret'
+v = memoryview(_xen.map(d, 0x40000))
+for _ in range(3):
+    gc.collect()
+after_gc = sim.mappings()
+v[0:4] = b'junk'
+others = []
+for i in range(200):       # later mappings never land under the stale view
+    m = _xen.map(d, 0x40000 + (i % 2) * 512)
+    others.append(m)
+memoryview(sim.guest_map(d, 0x40000))[6:9] = b'new'
+emit([after_gc, bytes(v[6:9]) != b'new', bytes(memoryview(sim.guest_map(d, 0x40000))[0:6]).decode()])
+""")
+    assert r == [0, True, "secret"]
