@@ -1,0 +1,4 @@
+# bench/realxen.py, dom0 phase 4 of 5 (ours, xl, ours, xl, ours): Xen's own toolstack.
+import xlrun
+
+xlrun.main('xl_again')

@@ -1,0 +1,4 @@
+# bench/realxen.py, dom0 phase 5 of 5 (ours, xl, ours, xl, ours): our toolstack again.
+import oursrun
+
+oursrun.main('ours_last')
