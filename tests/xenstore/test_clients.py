@@ -66,12 +66,14 @@ def test_utils_watch(xsd):
     xsd.tool("xenstore-write", "/w", "0")
     p = subprocess.Popen(["xenstore-watch", "-n", "3", "/w"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, env=xsd.env)
-    time.sleep(0.3)
+    # The initial event says the watch is in place (no sleep: on a loaded
+    # machine 0.3 s was sometimes too short).
+    first = p.stdout.readline()
     xsd.tool("xenstore-write", "/w/a", "1")
     xsd.tool("xenstore-rm", "/w")
     out, err = p.communicate(timeout=10)
     assert p.returncode == 0, err
-    assert out.decode().split() == ["/w", "/w/a", "/w"]
+    assert (first + out).decode().split() == ["/w", "/w/a", "/w"]
 
 
 def test_utils_watch_invalid_fails(xsd):

@@ -754,6 +754,7 @@ class XenStore:
         else:
             gen = 0
         par = parent if tx is None and not self.ntx else self._writable(tx, p, parent)
+        domains = self.domains
         ppath = p
         i = count - 1
         pc = 8 * len(perms) + 64
@@ -765,9 +766,15 @@ class XenStore:
             v = value if i == 0 else b""
             node = [v, perms, b"", gen]
             if tx is None:
-                self._charge(par[P][0] >> 2, 0, len(name) + 1)
+                po = par[P][0] >> 2
+                d = domains.get(owner) or self._domain(owner)
+                if po == owner:
+                    d.mem += len(name) + 1
+                else:
+                    self._charge(po, 0, len(name) + 1)
                 sh[hash(q) & 63][q] = node
-                self._charge(owner, 1, len(q) + len(v) + pc)
+                d.nodes += 1
+                d.mem += len(q) + len(v) + pc
             else:
                 tx.writes[q] = node
                 tx.dn[owner] = tx.dn.get(owner, 0) + 1
@@ -852,7 +859,7 @@ class XenStore:
             raise XsError(b"EACCES")
         return n[V]
 
-    def _write(self, conn, tx, payload, len=len, _tail=_tail, _path_ok=_path_ok):
+    def _write(self, conn, tx, payload, len=len, hash=hash, _tail=_tail, _path_ok=_path_ok):
         i = payload.find(b"\x00")
         if i < 0:
             raise XsError(b"EINVAL")
@@ -861,7 +868,7 @@ class XenStore:
         if not i or path[0] != 47 or i > self._pathmax or not _path_ok(path):
             path = self._canon(conn, path)
         value = _tail(payload, i + 1)
-        n = self._get(tx, path)
+        n = self._sh[hash(path) & 63].get(path) if tx is None else self._get(tx, path)
         if n is None:
             # _create checks the nearest existing ancestor as _missing_err
             # would (EACCES unless it grants write).
@@ -893,7 +900,10 @@ class XenStore:
                         len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
                     raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
                 self._writable(tx, path, n)[V] = value
-        self._changed(tx, path, None)
+        if tx is not None:
+            tx.events.append((path, None, None))        # _changed(), inlined
+        elif self.watches:
+            self._fire(path, None, None)
         return None
 
     def _mkdir(self, conn, tx, payload):
@@ -907,19 +917,28 @@ class XenStore:
         self._changed(tx, path, None)
         return None
 
-    def _rm(self, conn, tx, payload, hash=hash):
-        path = self._canon(conn, _onearg(payload))
+    def _rm(self, conn, tx, payload, hash=hash, len=len, _path_ok=_path_ok):
+        i = payload.find(b"\x00")
+        if i < 0 or i != len(payload) - 1:
+            raise XsError(b"EINVAL")
+        path = payload[:i]
+        # _canon(), inlined for the common case.
+        if not i or path[0] != 47 or i > self._pathmax or not _path_ok(path):
+            path = self._canon(conn, path)
         if path == b"/":
             raise XsError(b"EINVAL")
+        sh = self._sh
         if tx is None:
-            n = self._sh[hash(path) & 63].get(path)
+            n = sh[hash(path) & 63].get(path)
         else:
             n = self._get(tx, path)
         if n is None:
             # Removing a missing node is fine when its parent exists and
             # may be written (the parent is then the nearest ancestor that
             # _missing_err would judge); otherwise ENOENT or EACCES.
-            pn = self._get(tx, self._parent(path))
+            i = path.rfind(b"/")
+            pp = path[:i] if i > 0 else b"/"        # _parent(path)
+            pn = sh[hash(pp) & 63].get(pp) if tx is None else self._get(tx, pp)
             if pn is not None:
                 if conn.priv or self._mode(conn, pn[P]) & PERM_WRITE:
                     return None
