@@ -119,6 +119,33 @@ void __wrap_uart_console_in_debug_hook_install(console_hook_t hook) {
 }
 
 /******************************************************************************/
+// Output. Xen's serial driver turns every "\n" a dom0 writes into "\r\n";
+// MicroPython already writes "\r\n", so the wire would carry "\r\r\n",
+// which tools that wait for "soft reboot\r\n" or "OK" lines (mpremote) never
+// match. The port's mp_hal_stdout_tx_strn (its one output path, also linked
+// with --wrap) passes through here and drops a "\r" that precedes "\n";
+// lone "\r" (line editing) goes out unchanged.
+
+mp_uint_t __real_mp_hal_stdout_tx_strn(const char *str, mp_uint_t len);
+
+mp_uint_t __wrap_mp_hal_stdout_tx_strn(const char *str, mp_uint_t len) {
+    const char *start = str;
+    const char *end = str + len;
+    for (const char *p = str; p + 1 < end; p++) {
+        if (p[0] == '\r' && p[1] == '\n') {
+            if (p > start) {
+                __real_mp_hal_stdout_tx_strn(start, p - start);
+            }
+            start = p + 1;
+        }
+    }
+    if (start < end) {
+        __real_mp_hal_stdout_tx_strn(start, end - start);
+    }
+    return len;
+}
+
+/******************************************************************************/
 // _xenboard: what the board's frozen main.py needs.
 
 // console_input() -> ("virq", port) or ("poll", period_ms), bytes, wakeups
