@@ -7,7 +7,8 @@
 // pure-Python twin of each function (used when _xen is absent); the tests
 // compare the two.
 //
-// Heap per call: xs_parse allocates the 4-tuple and the payload bytes;
+// Heap per call: xs_parse allocates the payload bytes (and, without hdr,
+// the 4-tuple);
 // xs_packet, xs_tail, xs_child_add and xs_child_del one bytes object;
 // xs_path_ok and xs_readinto nothing.
 
@@ -16,6 +17,7 @@
 #include "py/runtime.h"
 #include "py/objstr.h"
 #include "py/objtuple.h"
+#include "py/objlist.h"
 #include "py/stream.h"
 #include "xsframe.h"
 
@@ -71,10 +73,13 @@ static size_t arg_index(mp_obj_t o, size_t limit) {
     return (size_t)v;
 }
 
-// xs_parse(buf, off=0, end=len(buf)) -> (type, req_id, tx_id, payload) or None
+// xs_parse(buf, off=0, end=len(buf), hdr=None) -> (type, req_id, tx_id,
+// payload) or None
 // One complete message at buf[off:end], or None while it is incomplete (the
 // caller then reads more). The message takes 16 + len(payload) bytes. A
 // length over 4096 raises ValueError: such a stream cannot be resynchronised.
+// With hdr (a list of at least 3 items) type, req_id and tx_id go into
+// hdr[0:3] and only the payload is returned: no tuple per message.
 static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(args[0], &b, MP_BUFFER_READ);
@@ -97,9 +102,24 @@ static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
         mp_obj_new_int_from_uint(get_u32(p + 8)),
         new_bytes_lazy(p + XS_HEADER, len),
     };
+    if (n_args > 3 && args[3] != mp_const_none) {
+        size_t hn;
+        mp_obj_t *h;
+        if (!mp_obj_is_type(args[3], &mp_type_list)) {
+            mp_raise_TypeError(MP_ERROR_TEXT("xs_parse: hdr must be a list"));
+        }
+        mp_obj_list_get(args[3], &hn, &h);
+        if (hn < 3) {
+            mp_raise_ValueError(MP_ERROR_TEXT("xs_parse: hdr needs 3 items"));
+        }
+        h[0] = t[0];
+        h[1] = t[1];
+        h[2] = t[2];
+        return t[3];
+    }
     return mp_obj_new_tuple(4, t);
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_parse_obj, 1, 3, mod_xen_xs_parse);
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_parse_obj, 1, 4, mod_xen_xs_parse);
 
 static uint32_t arg_u32(mp_obj_t o) {
     return (uint32_t)mp_obj_get_int_truncated(o);

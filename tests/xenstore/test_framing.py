@@ -47,6 +47,10 @@ for i in range(4000):
         n += 1
         t, r, x, body = a[1]
         assert _xen.xs_packet(t, r, x, body) == W.packet_py(t, r, x, body) == msg[off:off + 16 + len(body)]
+        h1 = [None, None, None, "keep"]
+        h2 = [None, None, None, "keep"]
+        assert _xen.xs_parse(msg, off, end, h1) == W.parse_py(msg, off, end, h2) == body
+        assert h1 == h2 == [t, r, x, "keep"]
     k = random.getrandbits(6) % (len(msg) + 1)
     assert _xen.xs_tail(msg, k) == W.tail_py(msg, k) == msg[k:]
     # child lists: add and remove names at the start, middle and end
@@ -70,6 +74,14 @@ for args in ((b"x" * 20, 21), (b"x" * 20, 0, 21), (b"x" * 20, 5, 4), (b"x" * 20,
     assert outcome(_xen.xs_parse, *args) == ("ValueError",), args
     assert outcome(W.parse_py, *args) == ("ValueError",), args
 assert outcome(_xen.xs_tail, b"abc", 4) == ("ValueError",)
+ok = struct.pack("<IIII", 1, 2, 3, 0)
+for f in (_xen.xs_parse, W.parse_py):
+    assert outcome(f, ok, 0, 16, [0, 0]) == ("ValueError",)
+    try:
+        f(ok, 0, 16, (0, 0, 0))
+        raise AssertionError("a tuple hdr was taken")
+    except TypeError:
+        pass
 try:
     _xen.xs_packet(1, 2, 3, 42)
     raise AssertionError("xs_packet took an int payload")

@@ -96,6 +96,7 @@ class UnixServer:
         self.poller.register(self.lsock, _POLLIN)
         self.on_output = None   # hook: called after each batch (in-process pump)
         self.rbuf = bytearray(_RECV)
+        self.hdr = [0, 0, 0]    # type, req_id, tx_id of the message parsed last
         self.spare = []
 
     def close(self):
@@ -160,14 +161,14 @@ class UnixServer:
         off = 0
         conn = c.conn
         store = self.store
+        hdr = self.hdr
         try:
             while True:
-                m = _parse(buf, off, end)
-                if m is None:
+                pl = _parse(buf, off, end, hdr)
+                if pl is None:
                     break
-                pl = m[3]
                 off += 16 + len(pl)
-                store.handle(conn, m[0], m[1], m[2], pl)
+                store.handle(conn, hdr[0], hdr[1], hdr[2], pl)
         except ValueError:
             store.log("xenstore: socket client dropped: message length over %d" % wire.PAYLOAD_MAX)
             self._drop(c)

@@ -81,10 +81,11 @@ def parse_header(buf, off=0):
 # The per-message byte work: C in the firmware (_xen, modxen/xsframe.c),
 # these pure-Python twins elsewhere (plain MicroPython, CPython). The tests
 # check that both agree.
-def parse_py(buf, off=0, end=None):
+def parse_py(buf, off=0, end=None, hdr=None):
     """(type, req_id, tx_id, payload) of the complete message at
     buf[off:end], or None while it is incomplete. ValueError for a length
-    over PAYLOAD_MAX."""
+    over PAYLOAD_MAX. With hdr (a list of >= 3 items): type, req_id, tx_id
+    go into hdr[0:3] and the payload alone is returned."""
     if end is None:
         end = len(buf)
     if off < 0 or end < 0 or end > len(buf) or off > end:
@@ -97,7 +98,17 @@ def parse_py(buf, off=0, end=None):
     if end - off - HEADER < length:
         return None
     t = unpack_from("<III", buf, off)
-    return (t[0], t[1], t[2], bytes(buf[off + HEADER:off + HEADER + length]))
+    pl = bytes(buf[off + HEADER:off + HEADER + length])
+    if hdr is not None:
+        if type(hdr) is not list:
+            raise TypeError("xs_parse: hdr must be a list")
+        if len(hdr) < 3:
+            raise ValueError("xs_parse: hdr needs 3 items")
+        hdr[0] = t[0]
+        hdr[1] = t[1]
+        hdr[2] = t[2]
+        return pl
+    return (t[0], t[1], t[2], pl)
 
 
 def packet_py(typ, req_id, tx_id, payload):
