@@ -2517,6 +2517,25 @@ static bool kick_wanted;
 static bool kick_started;
 static volatile int drop_wakeups;   // sim.drop_wakeups(n): lose the next n signals
 
+// Work not yet picked up: PENDING, or queued behind a callback that runs now
+// (the scheduler LOCKED; it turns PENDING when that callback returns, maybe
+// just before the interpreter blocks again). Signals go only to PENDING work.
+static bool sched_work_waiting(void) {
+    int state = MP_STATE_VM(sched_state);
+    if (state == MP_SCHED_PENDING) {
+        return true;
+    }
+    if (state != MP_SCHED_LOCKED) {
+        return false;
+    }
+    #if MICROPY_SCHEDULER_STATIC_NODES
+    if (MP_STATE_VM(sched_head) != NULL) {
+        return true;
+    }
+    #endif
+    return MP_STATE_VM(sched_len) != 0;
+}
+
 static void *kicker_main(void *arg) {
     (void)arg;
     pthread_mutex_lock(&kick_mu);
@@ -2526,7 +2545,7 @@ static void *kicker_main(void *arg) {
         }
         kick_wanted = false;
         pthread_mutex_unlock(&kick_mu);
-        for (unsigned ms = 2; MP_STATE_VM(sched_state) == MP_SCHED_PENDING; ms = ms < 128 ? ms * 2 : 128) {
+        for (unsigned ms = 2; sched_work_waiting(); ms = ms < 128 ? ms * 2 : 128) {
             struct timespec ts = { 0, (long)ms * 1000000L };
             nanosleep(&ts, NULL);
             if (MP_STATE_VM(sched_state) == MP_SCHED_PENDING) {
