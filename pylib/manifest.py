@@ -1,3 +1,19 @@
 # Frozen content of every modxen firmware: the `xen` package and asyncio.
-package("xen")
+# A board's manifest includes this with board=True: the modules that only
+# the host firmware can run (pty REPL, unix-socket xenstored, littlefs image
+# files) stay out of its flash.
+import os
+
+HOST_ONLY = ("xen/repl.py", "xen/xenstored.py", "xen/xenstore/sock.py", "xen/policy/blockdev.py")
+
+if options.board:
+    files = []
+    for d, _, names in os.walk("xen"):
+        for n in names:
+            p = os.path.join(d, n)
+            if n.endswith(".py") and p not in HOST_ONLY:
+                files.append(os.path.relpath(p, "xen"))
+    package("xen", files=sorted(files))
+else:
+    package("xen")
 include("$(MPY_DIR)/extmod/asyncio")

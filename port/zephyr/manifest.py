@@ -2,7 +2,7 @@
 # The port's own _boot.py: mounts /flash (littlefs on the "storage" partition).
 freeze("$(PORT_DIR)/modules", "_boot.py")
 # The `xen` package and asyncio, as in every modxen firmware.
-include("../../pylib/manifest.py")
+include("../../pylib/manifest.py", board=True)
 # The dom0 boot: xen.policy.boot(), then the REPL that keeps the services.
 module("main.py", base_path="modules")
 # _xen with the zephyr backend (modxen/micropython.cmake).

@@ -114,9 +114,19 @@ def owned_paths(domid, uuid):
     return (home(domid), "/vm/" + uuid, "/libxl/%d" % domid)
 
 
+def _random16():
+    try:
+        import os
+        return bytearray(os.urandom(16))
+    except (ImportError, AttributeError):
+        # ports without os.urandom (Zephyr): MicroPython's random is seeded
+        # from the platform's entropy source there
+        import random
+        return bytearray(random.getrandbits(8) for _ in range(16))
+
+
 def uuid4():
-    import os
-    b = bytearray(os.urandom(16))
+    b = _random16()
     b[6] = (b[6] & 0x0F) | 0x40
     b[8] = (b[8] & 0x3F) | 0x80
     h = "".join("%02x" % x for x in b)
