@@ -7,6 +7,7 @@ target_sources(usermod_xen INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
     # the board's REPL: console input and a soft reset that keeps dom0 services
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr_console.c
+    ${CMAKE_CURRENT_LIST_DIR}/repl.c
 )
 # Boot-policy signatures (issue 7): verify.c is compiled in; the port's
 # configuration must define MODXEN_VERIFY=1 (and MODXEN_POLICY_ANCHORS_H) and

@@ -38,7 +38,7 @@ endif
 # --- consoles (issue 6): guest byte rings; the host REPL terminal with
 # MicroPython's own pyexec.c (raw REPL, raw-paste), taken from the MicroPython
 # tree ($(TOP)), which the unix port of 1.25 does not build.
-SRC_USERMOD_C += $(MODXEN_DIR)/ring.c $(MODXEN_DIR)/repl_unix.c
+SRC_USERMOD_C += $(MODXEN_DIR)/ring.c $(MODXEN_DIR)/repl.c $(MODXEN_DIR)/repl_unix.c
 SRC_USERMOD_LIB_C += shared/runtime/pyexec.c
 # its banner names the compiler, a macro of extmod/modplatform.h (the ports'
 # main.c include it; pyexec.c itself does not)

@@ -48,6 +48,7 @@
 
 #include "xenhv.h"
 #include "repl_unix.h"
+#include "repl.h"
 
 #ifndef MP_NORETURN
 #define MP_NORETURN NORETURN
@@ -245,61 +246,9 @@ static bool input_over(void) {
     return poll(&pf, 1, 0) <= 0 || !(pf.revents & POLLIN);
 }
 
-static mp_obj_t fresh_globals(void) {
-    mp_obj_t g = mp_obj_new_dict(4);
-    mp_obj_dict_store(g, MP_OBJ_NEW_QSTR(MP_QSTR___name__), MP_OBJ_NEW_QSTR(MP_QSTR___main__));
-    return g;
-}
-
 // repl_run(reset) runs the REPL forever; reset() is called at each soft reset.
 static mp_obj_t mod_xen_repl_run(mp_obj_t reset) {
-    mp_obj_dict_t *saved_globals = mp_globals_get();
-    mp_obj_dict_t *saved_locals = mp_locals_get();
-    mp_obj_t globals = fresh_globals();
-    for (;;) {
-        mp_globals_set(MP_OBJ_TO_PTR(globals));
-        mp_locals_set(MP_OBJ_TO_PTR(globals));
-        // Idle: Ctrl-C is a key for pyexec until it runs code.
-        mp_hal_set_interrupt_char(-1);
-        int ret = 0;
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
-                ret = pyexec_raw_repl();
-            } else {
-                ret = pyexec_friendly_repl();
-            }
-            nlr_pop();
-        } else {
-            // An exception outside user code (e.g. a KeyboardInterrupt that
-            // landed while pyexec waited for input): report it, carry on.
-            mp_hal_set_interrupt_char(-1);
-            mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
-            continue;
-        }
-        if (ret & PYEXEC_FORCED_EXIT) {
-            mp_hal_stdout_tx_str("MPY: soft reboot\r\n");
-            globals = fresh_globals();
-            mp_globals_set(MP_OBJ_TO_PTR(globals));
-            mp_locals_set(MP_OBJ_TO_PTR(globals));
-            if (input_over()) {
-                break;
-            }
-            if (reset != mp_const_none) {
-                if (nlr_push(&nlr) == 0) {
-                    mp_call_function_0(reset);
-                    nlr_pop();
-                } else {
-                    mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
-                }
-            }
-            gc_collect();
-        } else if (input_over()) {
-            break;
-        }
-    }
-    mp_globals_set(saved_globals);
-    mp_locals_set(saved_locals);
+    modxen_repl_loop(reset, input_over);
     return mp_const_none;
 }
 MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_repl_run_obj, mod_xen_repl_run);

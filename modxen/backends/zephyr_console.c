@@ -30,6 +30,7 @@
 #include "shared/runtime/pyexec.h"
 
 #include "xenhv.h"
+#include "repl.h"
 
 #include <zephyr/kernel.h>
 #include <zephyr/arch/arm64/hypercall.h>
@@ -163,52 +164,11 @@ static mp_obj_t mod_xenboard_console_input(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_xenboard_console_input_obj, mod_xenboard_console_input);
 
-static mp_obj_t fresh_globals(void) {
-    mp_obj_t g = mp_obj_new_dict(4);
-    mp_obj_dict_store(g, MP_OBJ_NEW_QSTR(MP_QSTR___name__), MP_OBJ_NEW_QSTR(MP_QSTR___main__));
-    return g;
-}
-
-// repl_run(reset): the REPL forever. Ctrl-D (or SystemExit) prints
+// repl_run(reset): the REPL forever (repl.c). Ctrl-D (or SystemExit) prints
 // "MPY: soft reboot", gives fresh globals and calls reset(); the heap, the
 // `xen` package and everything it runs stay.
 static mp_obj_t mod_xenboard_repl_run(mp_obj_t reset) {
-    mp_obj_t globals = fresh_globals();
-    for (;;) {
-        mp_globals_set(MP_OBJ_TO_PTR(globals));
-        mp_locals_set(MP_OBJ_TO_PTR(globals));
-        mp_hal_set_interrupt_char(-1);
-        int ret = 0;
-        nlr_buf_t nlr;
-        if (nlr_push(&nlr) == 0) {
-            if (pyexec_mode_kind == PYEXEC_MODE_RAW_REPL) {
-                ret = pyexec_raw_repl();
-            } else {
-                ret = pyexec_friendly_repl();
-            }
-            nlr_pop();
-        } else {
-            // e.g. a KeyboardInterrupt that landed while pyexec waited
-            mp_hal_set_interrupt_char(-1);
-            mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
-            continue;
-        }
-        if (ret & PYEXEC_FORCED_EXIT) {
-            mp_hal_stdout_tx_str("MPY: soft reboot\r\n");
-            globals = fresh_globals();
-            mp_globals_set(MP_OBJ_TO_PTR(globals));
-            mp_locals_set(MP_OBJ_TO_PTR(globals));
-            if (reset != mp_const_none) {
-                if (nlr_push(&nlr) == 0) {
-                    mp_call_function_0(reset);
-                    nlr_pop();
-                } else {
-                    mp_obj_print_exception(&mp_plat_print, MP_OBJ_FROM_PTR(nlr.ret_val));
-                }
-            }
-            gc_collect();
-        }
-    }
+    modxen_repl_loop(reset, NULL);
     return mp_const_none;
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_xenboard_repl_run_obj, mod_xenboard_repl_run);
