@@ -11,6 +11,7 @@ cache=${1:-$top/build/xen-qemu/xl}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 die() { echo "fetch-xl: $*" >&2; exit 1; }
+. "$(dirname "$0")/arm64-debs.sh"
 
 # The programs and every library they load (checked below against their ELF NEEDED
 # entries; Python, Perl and the hotplug scripts' tools are not needed for a guest
@@ -24,24 +25,12 @@ bins=(usr/lib/xen-4.17/bin/xl usr/lib/xen-4.17/bin/xenstored usr/lib/xen-4.17/bi
       usr/lib/xen-4.17/bin/xen-init-dom0)
 
 apt-cache show xen-utils-4.17:arm64 >/dev/null 2>&1 || die "no arm64 package indexes (run scripts/xen-qemu/fetch.sh first)"
-want=""
-policy=$(apt-cache policy "${pkgs[@]/%/:arm64}")
-for p in "${pkgs[@]}"; do
-  v=$(awk -v p="$p:arm64:" '$1==p{f=1; next} f && /Candidate:/{print $2; exit}' <<<"$policy")
-  [ -n "$v" ] && [ "$v" != "(none)" ] || die "no arm64 candidate for $p"
-  want+="$p=$v"$'\n'
-done
-if [ -d "$cache/root" ] && [ "$(cat "$cache/versions" 2>/dev/null)" = "${want%$'\n'}" ]; then exit 0; fi
+want=$(arm64_versions "${pkgs[@]}")
+if [ -d "$cache/root" ] && [ "$(cat "$cache/versions" 2>/dev/null)" = "$want" ]; then exit 0; fi
 
 echo "fetch-xl: downloading ${#pkgs[@]} arm64 packages" >&2
-rm -rf "$cache/debs" "$cache/root" "$cache/versions"
-mkdir -p "$cache/debs"
-args=()
-while read -r pv; do [ -n "$pv" ] && args+=("${pv%%=*}:arm64=${pv#*=}"); done <<<"$want"
-(cd "$cache/debs" && apt-get -q -o APT::Sandbox::User="$(id -un)" download "${args[@]}") \
-  >"$cache/download.log" 2>&1 || { cat "$cache/download.log" >&2; die "apt-get download failed"; }
-mkdir -p "$cache/root"
-for d in "$cache/debs"/*.deb; do dpkg -x "$d" "$cache/root"; done
+rm -f "$cache/versions"
+arm64_unpack "$cache" "$want"
 root=$cache/root
 
 # Every NEEDED library of the programs (and of those libraries) must be in the tree.
@@ -62,5 +51,5 @@ done
 [ ${#missing[@]} -eq 0 ] || die "libraries not in the package set: ${missing[*]}"
 [ -x "$root/bin/busybox" ] || die "no busybox in busybox-static"
 ln -sf busybox "$root/bin/sh"
-printf '%s' "${want%$'\n'}" > "$cache/versions"
+printf '%s' "$want" > "$cache/versions"
 echo "fetch-xl: Xen's toolstack in $root ($(du -sh "$root" | cut -f1))"

@@ -12,6 +12,7 @@ cache=${1:-$top/build/xen-qemu}
 mkdir -p "$cache"
 cache=$(cd "$cache" && pwd)
 die() { echo "xen-qemu fetch: $*" >&2; exit 1; }
+. "$(dirname "$0")/arm64-debs.sh"
 
 fixed_pkgs=(xen-hypervisor-4.17-arm64 busybox-static xenstore-utils libxenstore4 libxentoolcore1 libc6)
 
@@ -31,31 +32,17 @@ kpkg=$(apt-cache depends linux-image-arm64:arm64 | awk '/Depends: linux-image-[0
 pkgs=("${fixed_pkgs[@]}" "$kpkg")
 
 # Exact candidate versions: the cache is valid only while they match.
-want=""
-policy=$(apt-cache policy "${pkgs[@]/%/:arm64}")
-for p in "${pkgs[@]}"; do
-  v=$(awk -v p="$p:arm64:" '$1==p{f=1; next} f && /Candidate:/{print $2; exit}' <<<"$policy")
-  [ -n "$v" ] && [ "$v" != "(none)" ] || die "no arm64 candidate for $p"
-  want+="$p=$v"$'\n'
-done
-if [ -f "$cache/env" ] && [ -f "$cache/versions" ] && [ "$(cat "$cache/versions")" = "${want%$'\n'}" ]; then
+want=$(arm64_versions "${pkgs[@]}")
+if [ -f "$cache/env" ] && [ -f "$cache/versions" ] && [ "$(cat "$cache/versions")" = "$want" ]; then
   exit 0
 fi
 
 echo "xen-qemu fetch: downloading ${pkgs[*]} (arm64)" >&2
-rm -rf "$cache/debs" "$cache/root" "$cache/env"
-mkdir -p "$cache/debs"
-args=()
-while read -r pv; do [ -n "$pv" ] && args+=("${pv%%=*}:arm64=${pv#*=}"); done <<<"$want"
-# apt-get download writes into the current directory; the _apt sandbox user may not
-# be able to write there, so download as the invoking user.
-(cd "$cache/debs" && apt-get -q -o APT::Sandbox::User="$(id -un)" download "${args[@]}") \
-  >"$cache/download.log" 2>&1 || { cat "$cache/download.log" >&2; die "apt-get download failed"; }
+rm -f "$cache/env"
+arm64_unpack "$cache" "$want"
 n=$(ls "$cache/debs"/*.deb | wc -l)
 [ "$n" -eq "${#pkgs[@]}" ] || die "expected ${#pkgs[@]} packages, got $n"
 
-mkdir -p "$cache/root"
-for d in "$cache/debs"/*.deb; do dpkg -x "$d" "$cache/root"; done
 
 root=$cache/root
 xen=$(ls "$root"/boot/xen-4.17-arm64* 2>/dev/null | head -n 1)
@@ -74,5 +61,5 @@ KVER='$kver'
 MODULES='$root/lib/modules/$kver'
 BUSYBOX='$busybox'
 ENV
-printf '%s' "${want%$'\n'}" >"$cache/versions"
+printf '%s' "$want" >"$cache/versions"
 echo "xen-qemu fetch: Xen $(basename "$xen"), kernel $kver, $n packages in $cache"

@@ -2,9 +2,8 @@
 # Build Xen's FLASK policy from Debian's `xen` source package with checkpolicy.
 #   flask-policy.sh [CACHE]     CACHE defaults to build/xen-qemu/flask
 # Result: CACHE/xenpolicy (the binary policy our firmware loads with _xen.flask_load).
-# The source package is fetched with an apt configuration of its own (deb-src of the
-# machine's own Debian mirror, read from its apt configuration, verified against the
-# archive keyring); the host's apt configuration is only read, never changed.
+# The source package is fetched and verified by scripts/apt-source.sh (an apt
+# configuration of its own; the host's is only read, never changed).
 # The 4.17.5 sources' policy lacks one permission the 4.17.7 hypervisor checks when
 # dom0 lists domains (Xen's own domain domxen_t answers getdomaininfo): it is added.
 set -euo pipefail
@@ -19,24 +18,8 @@ stamp="suite=$suite rule=$extra_rule"
 if [ -s "$cache/xenpolicy" ] && [ "$(cat "$cache/stamp" 2>/dev/null)" = "$stamp" ]; then exit 0; fi
 for t in checkpolicy m4 make; do command -v $t >/dev/null || die "$t missing (scripts/deps.sh xen)"; done
 
-uri=$( { awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null
-         grep -h '^deb ' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{for(i=2;i<=NF;i++) if ($i ~ /:\/\//) {print $i; exit}}'
-       } | grep -v security | head -n 1 || true)
-[ -n "$uri" ] || die "no Debian mirror found in this machine's apt configuration"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-[ -f "$keyring" ] || die "$keyring missing (install debian-archive-keyring)"
-
 apt=$cache/apt
-mkdir -p "$apt/lists/partial" "$apt/archives/partial" "$apt/src"
-echo "deb-src [signed-by=$keyring] $uri $suite main" > "$apt/sources.list"
-opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-      -o Dir::State::Lists="$apt/lists" -o Dir::Cache::Archives="$apt/archives"
-      -o APT::Sandbox::User=root)
-if ! ls "$apt"/src/xen_*.dsc >/dev/null 2>&1; then
-  apt-get "${opts[@]}" -q update >"$apt/update.log" 2>&1 || { cat "$apt/update.log" >&2; die "apt-get update failed"; }
-  (cd "$apt/src" && apt-get "${opts[@]}" -q source --download-only xen >"$apt/source.log" 2>&1) \
-    || { cat "$apt/source.log" >&2; die "apt-get source xen failed"; }
-fi
+sh "$top/scripts/apt-source.sh" xen "$suite" "$apt/src" || die "fetching the xen source package failed"
 orig=$(ls "$apt"/src/xen_*.orig.tar.* 2>/dev/null | head -n 1)
 [ -n "$orig" ] || die "no orig tarball in the xen source package"
 
