@@ -9,7 +9,7 @@ import _xen
 import xen
 from xen import xenstore
 import xtest
-from xtest import check, eq, domids, err
+from xtest import check, eq, domids, err, log, text, wait_text
 
 GUEST = "/mnt/host/guest/"
 BASE = {
@@ -31,22 +31,6 @@ def cfg(name):
     return c
 
 
-def log(msg):
-    print("INFO", msg)
-
-
-def text(dom):
-    c = dom.console
-    return c.history().decode("utf-8", "replace") if c is not None else ""
-
-
-def wait_text(dom, needle, ms):
-    t0 = time.ticks_ms()
-    while needle not in text(dom):
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(20)
-    return True
 
 
 def wait_for(cond, ms):

@@ -8,7 +8,7 @@ import _xen
 import xen
 from xen import xsm, xenstore
 import xtest
-from xtest import EXPECT, check, eq, err, domids
+from xtest import EXPECT, check, eq, err, domids, log, text, wait_text
 
 POLICY = "/mnt/host/flask/xenpolicy"
 LABEL = "system_u:system_r:domU_t"
@@ -25,22 +25,6 @@ CFG = {
 state = {}
 
 
-def log(msg):
-    print("INFO", msg)
-
-
-def text(dom):
-    c = dom.console
-    return c.history().decode("utf-8", "replace") if c is not None else ""
-
-
-def wait_text(dom, needle, ms):
-    t0 = time.ticks_ms()
-    while needle not in text(dom):
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(20)
-    return True
 
 
 def test_a_boot_is_flask_permissive():

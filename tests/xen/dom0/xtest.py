@@ -45,6 +45,26 @@ def domids():
     return [i["domid"] for i in _xen.domain_list()]
 
 
+def log(msg):
+    print("INFO", msg)
+
+
+def text(dom):
+    """Everything a guest has printed on the console we serve."""
+    c = dom.console
+    return c.history().decode("utf-8", "replace") if c is not None else ""
+
+
+def wait_text(dom, needle, ms):
+    import time
+    t0 = time.ticks_ms()
+    while needle not in text(dom):
+        if time.ticks_diff(time.ticks_ms(), t0) > ms:
+            return False
+        time.sleep_ms(20)
+    return True
+
+
 def main(g):
     names = sorted(k for k in g if k.startswith("test_"))
     for n in names:
