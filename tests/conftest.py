@@ -3,11 +3,14 @@ what the code prints. Shared by every capability folder under tests/."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# tests/ itself, for helper modules shared by the folders (mpfirmware.py)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
 
 

@@ -4,7 +4,6 @@ start `xen.xenstored` on a socket, find Debian's clients.
 The firmware is build/host/micropython (or $MODXEN_FIRMWARE). With
 MODXEN_PYLIB=1 the source tree pylib/ replaces the frozen package (for a
 firmware built without it)."""
-import json
 import os
 import shutil
 import socket
@@ -16,48 +15,25 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+import mpfirmware
+from mpfirmware import ROOT, FIRMWARE, need_firmware  # noqa: F401
+
 HERE = Path(__file__).resolve().parent
-FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
 TEST_XENSTORE = Path("/usr/lib/xen-4.17/bin/test-xenstore")
 
 
 def mp_env(extra=None):
-    e = dict(os.environ)
-    base = str(ROOT / "pylib") if os.environ.get("MODXEN_PYLIB") else ".frozen"
-    e["MICROPYPATH"] = base + ":" + str(HERE / "mp")
-    e.pop("XENSTORED_PATH", None)
-    if extra:
-        e.update(extra)
-    return e
-
-
-def need_firmware():
-    if not FIRMWARE.is_file():
-        pytest.fail("host firmware not built: %s (run `make host`)" % FIRMWARE, pytrace=False)
+    return mpfirmware.mp_env(HERE / "mp", extra, drop=("XENSTORED_PATH",))
 
 
 def run_mp(code, timeout=120, expect_ok=True):
-    """Run MicroPython code; returns stdout. Asserts inside the code fail
-    the test (non-zero exit)."""
-    need_firmware()
-    p = subprocess.run([str(FIRMWARE), "-c", code], capture_output=True,
-                       timeout=timeout, env=mp_env(), cwd=str(ROOT))
-    out = p.stdout.decode(errors="replace")
-    err = p.stderr.decode(errors="replace")
-    if expect_ok:
-        assert p.returncode == 0, "micropython failed (%d)\n--- code ---\n%s\n--- out ---\n%s\n--- err ---\n%s" % (
-            p.returncode, code, out, err)
-    return out, err
+    """Run MicroPython code; returns (stdout, stderr)."""
+    return mpfirmware.run_mp(code, HERE / "mp", timeout, expect_ok, drop=("XENSTORED_PATH",))
 
 
 def mp_json(code, **kw):
     """Run code that ends with emit(obj); returns obj."""
-    prelude = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
-    out, err = run_mp(prelude + code, **kw)
-    lines = [l for l in out.splitlines() if l.startswith("@@")]
-    assert lines, "no result emitted:\n" + out + err
-    return json.loads(lines[-1][2:])
+    return mpfirmware.mp_json(code, HERE / "mp", drop=("XENSTORED_PATH",), **kw)[0]
 
 
 class Daemon:
