@@ -18,6 +18,7 @@
 #include "py/objint.h"
 #include "py/mpthread.h"
 #include "py/objarray.h"
+#include "py/gc.h"
 
 // MicroPython renamed NORETURN to MP_NORETURN after 1.25.
 #ifndef MP_NORETURN
@@ -68,6 +69,13 @@ static const errno_map_t errno_map[] = {
     #endif
     #undef XEN_ERRNO
 };
+
+// The same header once more, the default way: the XEN_Exxx constants.
+#if defined(MODXEN_ZEPHYR_XEN_HEADERS)
+#include <zephyr/xen/public/errno.h>
+#else
+#include <xen/errno.h>
+#endif
 
 static int host_errno(long xen_err) {
     for (size_t i = 0; i < MP_ARRAY_SIZE(errno_map); i++) {
@@ -869,14 +877,24 @@ static mp_obj_t mod_xen_map(size_t n_args, const mp_obj_t *args) {
     m->npages = n;
     m->mapped = false;
     m->writable = writable;
-    xen_pfn_t *gfns = (xen_pfn_t *)xenhv_scratch();
-    for (size_t i = 0; i < n; i++) {
-        gfns[i] = arg_u64(items[i]);
-    }
-    int *errs = (int *)(gfns + n);
     ensure_backend();
     void *addr;
-    check(xenhv_map_foreign(domid, gfns, errs, n, writable, &addr));
+    int rc = 0;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        xen_pfn_t *gfns = (xen_pfn_t *)xenhv_scratch();
+        for (size_t i = 0; i < n; i++) {
+            gfns[i] = arg_u64(items[i]);
+        }
+        rc = xenhv_map_foreign(domid, gfns, (int *)(gfns + n), n, writable, &addr);
+        if (rc != -XEN_ENOMEM || attempt > 0) {
+            break;
+        }
+        // A closed mapping keeps its address range until it is collected (a
+        // stale view must not reach another guest's frames): when the backend
+        // is out of ranges, collect and try once more.
+        gc_collect();
+    }
+    check(rc);
     m->addr = addr;
     m->mapped = true;
     return MP_OBJ_FROM_PTR(m);

@@ -124,13 +124,22 @@ long xenhv_hypercall(unsigned int op, unsigned long a1, unsigned long a2,
 // A mapping needs n contiguous dom0 frames (guest-physical addresses of dom0)
 // to put the guest's frames at. They come from an extended region (address
 // space Xen left unused for exactly this) or, without one, from Zephyr's
-// heap: those pages are given back to Xen first (their RAM is not lost, Xen
-// holds it) and taken back when the mapping goes.
+// heap.
 //
-// Unmapping removes the foreign frames and puts fresh dom0 pages (from Xen's
-// free memory) at the same addresses, so a stale view reads zeroes instead of
-// faulting; dom0's allowance is raised by the few pages this needs.
-// release_va hands those pages back and frees the range.
+// Xen runs an Arm dom0 direct-mapped (guest-physical == machine address).
+// That decides how a window is undone:
+// - Extended-region frames never belonged to dom0: once the foreign frames
+//   are removed, nothing backs them and Xen cannot populate them for dom0
+//   (populate_physmap of a direct-mapped domain only takes back the domain's
+//   own pages). A stale view of a closed mapping would take a stage-2 fault
+//   and kill dom0, so unmapping also points the window's virtual pages
+//   (stage 1) at one junk page: stale views read and write junk.
+// - Heap frames are dom0's own RAM. Removing them from the physmap keeps the
+//   pages allocated to a direct-mapped dom0, so unmapping removes the foreign
+//   frames and populates dom0's own pages back at the same addresses.
+// release_va (the Mapping was collected) frees the range; the region
+// allocator is next-fit, so a freed range is handed out again as late as
+// possible, and only then do its virtual pages leave the junk page.
 
 typedef struct {
     uint64_t base;   // guest-physical address of dom0
@@ -162,13 +171,24 @@ static region_t regions[] = {
 };
 #define NREGIONS (sizeof(regions) / sizeof(regions[0]) - 1)
 
-// Allocation map of the extended regions: one bit per page, first fit. The
+// Allocation map of the extended regions: one bit per page, next fit. The
 // map covers MODXEN_REGION_MAP_PAGES pages of all regions together (64 MiB
 // by default); pages beyond are not used.
 #ifndef MODXEN_REGION_MAP_PAGES
 #define MODXEN_REGION_MAP_PAGES (16384u)
 #endif
 static uint32_t region_used[MODXEN_REGION_MAP_PAGES / 32];
+static uint32_t region_junk[MODXEN_REGION_MAP_PAGES / 32];   // stage 1 on the junk page
+static uint64_t region_next;   // where the next search starts
+
+// Where closed extended-region windows point (stage 1).
+static uint8_t junk_page[PG] __aligned(PG);
+
+// Zephyr's architecture interface (kernel/include/kernel_arch_interface.h,
+// outside the public include path): page-table updates of given virtual
+// addresses. k_mem_map_phys_bare only maps at addresses it picks itself.
+void arch_mem_map(void *virt, uintptr_t phys, size_t size, uint32_t flags);
+void arch_mem_unmap(void *addr, size_t size);
 
 // One live or closed mapping. The binding knows only (addr, n); this table
 // gives the backend what it needs to undo a mapping.
@@ -177,7 +197,7 @@ typedef struct {
     uint64_t gpfn;      // first dom0 frame
     uint32_t n;
     uint8_t region;     // index into regions[], or 0xff: heap pages
-    uint8_t backed;     // dom0 pages sit at the frames (after unmap)
+    uint8_t inert;      // unmapped: no guest frame is reachable through it
 } window_t;
 
 #ifndef MODXEN_MAX_WINDOWS
@@ -194,37 +214,50 @@ static window_t *window_find(void *addr) {
     return NULL;
 }
 
-// First fit of n pages in the region map; returns the page index or -1.
-static long region_alloc(uint32_t n) {
+static uint64_t region_limit(void) {
     uint64_t limit = 0;
     for (size_t r = 0; r < NREGIONS; r++) {
         limit += regions[r].pages;
     }
-    if (limit > MODXEN_REGION_MAP_PAGES) {
-        limit = MODXEN_REGION_MAP_PAGES;
+    return limit < MODXEN_REGION_MAP_PAGES ? limit : MODXEN_REGION_MAP_PAGES;
+}
+
+// Index of the region holding map-wide page i.
+static size_t region_of(uint64_t i) {
+    uint64_t acc = 0;
+    size_t r = 0;
+    for (; r + 1 < NREGIONS; r++) {
+        if (i < acc + regions[r].pages) {
+            break;
+        }
+        acc += regions[r].pages;
     }
-    uint64_t run = 0;
-    for (uint64_t i = 0; i < limit; i++) {
-        if (region_used[i / 32] & (1u << (i % 32))) {
-            run = 0;
-            continue;
-        }
-        // a run may not cross from one region into the next
-        uint64_t start = i - run, acc = 0;
-        bool same = true;
-        for (size_t r = 0; r < NREGIONS; r++) {
-            if (start < acc + regions[r].pages) {
-                same = i < acc + regions[r].pages;
-                break;
+    return r;
+}
+
+// Next fit of n free pages, in one region, starting at region_next and
+// wrapping once; returns the map-wide page index or -1.
+static long region_alloc(uint32_t n) {
+    uint64_t limit = region_limit();
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t from = pass == 0 ? region_next : 0;
+        uint64_t to = pass == 0 ? limit : region_next;
+        uint64_t run = 0;
+        for (uint64_t i = from; i < to; i++) {
+            if ((region_used[i / 32] & (1u << (i % 32)))
+                || (run > 0 && region_of(i) != region_of(i - 1))) {
+                run = (region_used[i / 32] & (1u << (i % 32))) ? 0 : 1;
+            } else {
+                run++;
             }
-            acc += regions[r].pages;
-        }
-        run = same ? run + 1 : 1;
-        if (run == n) {
-            for (uint64_t j = i + 1 - n; j <= i; j++) {
-                region_used[j / 32] |= 1u << (j % 32);
+            if (run == n) {
+                uint64_t first = i + 1 - n;
+                for (uint64_t j = first; j <= i; j++) {
+                    region_used[j / 32] |= 1u << (j % 32);
+                }
+                region_next = i + 1 < limit ? i + 1 : 0;
+                return (long)first;
             }
-            return (long)(i + 1 - n);
         }
     }
     return -1;
@@ -285,9 +318,39 @@ static void regions_map(void) {
     }
 }
 
-// Take back the frames of a heap window from Xen (populate), or put fresh
-// pages at the frames of an unmapped region window. dom0's allowance
-// (max_pages) is raised once if Xen refuses for want of it.
+// Stage 1 of an extended-region window: every page on the junk page (when
+// unmapped; it stays so after release, until the range is handed out again),
+// or back on its own frames (when handed out again).
+static void window_point(const window_t *w, bool junk) {
+    uint64_t first = region_index(w);
+    bool any = false;
+    for (uint64_t j = first; j < first + w->n; j++) {
+        any |= (region_junk[j / 32] & (1u << (j % 32))) != 0;
+        if (junk) {
+            region_junk[j / 32] |= 1u << (j % 32);
+        } else {
+            region_junk[j / 32] &= ~(1u << (j % 32));
+        }
+    }
+    if (!junk && !any) {
+        return;   // never pointed away
+    }
+    arch_mem_unmap(w->addr, (size_t)w->n * PG);
+    if (!junk) {
+        arch_mem_map(w->addr, (uintptr_t)(w->gpfn * PG), (size_t)w->n * PG,
+            K_MEM_PERM_RW | K_MEM_CACHE_WB);
+        return;
+    }
+    for (uint32_t i = 0; i < w->n; i++) {
+        arch_mem_map(w->addr + (size_t)i * PG, K_MEM_PHYS_ADDR((uintptr_t)junk_page), PG,
+            K_MEM_PERM_RW | K_MEM_CACHE_WB);
+    }
+}
+
+// Give dom0's own (heap) pages back their frames. A direct-mapped dom0 gets
+// exactly its own pages back; dom0's allowance (max_pages) is raised once if
+// Xen refuses for want of it, and a second shortfall is an error (never a
+// loop: Xen does not populate frames dom0 never owned).
 static int dom0_max_pages_raise(uint32_t n) {
     struct xen_domctl op;
     memset(&op, 0, sizeof(op));
@@ -309,24 +372,23 @@ static int dom0_max_pages_raise(uint32_t n) {
 
 static int populate_frames(uint64_t gpfn, uint32_t n) {
     xen_pfn_t chunk[64];
+    bool raised = false;
     for (uint32_t done = 0; done < n;) {
         uint32_t k = n - done < 64 ? n - done : 64;
         for (uint32_t i = 0; i < k; i++) {
             chunk[i] = gpfn + done + i;
         }
         int rc = xendom_populate_physmap(DOMID_SELF, 0, k, 0, chunk);
-        if (rc >= 0 && (uint32_t)rc < k) {
-            // short: dom0 is at its allowance; raise it and go on from there
-            done += rc;
-            if (dom0_max_pages_raise(n - done) < 0) {
-                return -XEN_ENOMEM;
-            }
-            continue;
-        }
         if (rc < 0) {
             return rc;
         }
-        done += k;
+        done += (uint32_t)rc;
+        if ((uint32_t)rc < k) {
+            if (raised || dom0_max_pages_raise(n - done) < 0) {
+                return -XEN_ENOMEM;
+            }
+            raised = true;
+        }
     }
     return 0;
 }
@@ -340,6 +402,16 @@ static int remove_frames(uint64_t gpfn, uint32_t n) {
         }
     }
     return first;
+}
+
+// Frames of a window that no longer shows the guest: heap windows get dom0's
+// pages back, region windows point at the junk page.
+static int window_disarm(window_t *w) {
+    if (w->region == 0xff) {
+        return populate_frames(w->gpfn, w->n);
+    }
+    window_point(w, true);
+    return 0;
 }
 
 int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
@@ -362,16 +434,18 @@ int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
     long idx = NREGIONS > 0 ? region_alloc((uint32_t)n) : -1;
     if (idx >= 0) {
         region_locate((uint64_t)idx, &w->region, &w->gpfn, &w->addr);
+        w->n = (uint32_t)n;
+        window_point(w, false);
     } else {
         // No extended region (or it is full): dom0 pages from the heap,
-        // whose RAM goes back to Xen while the guest's frames sit there.
+        // removed from dom0's physmap while the guest's frames sit there.
         uint8_t *p = k_aligned_alloc(PG, n * PG);
         if (p == NULL) {
             return -XEN_ENOMEM;
         }
         // Zephyr runs 1:1: the address is the guest-physical address.
         w->addr = p;
-        w->gpfn = (uintptr_t)p / PG;
+        w->gpfn = K_MEM_PHYS_ADDR((uintptr_t)p) / PG;
         w->region = 0xff;
         int rc = remove_frames(w->gpfn, (uint32_t)n);
         if (rc < 0) {
@@ -381,7 +455,7 @@ int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
         }
     }
     w->n = (uint32_t)n;
-    w->backed = 0;
+    w->inert = 0;
 
     memset(errs, 0, n * sizeof(*errs));
     xen_pfn_t gpfns[64];
@@ -425,14 +499,13 @@ int xenhv_map_foreign(domid_t domid, const xen_pfn_t *gfns, int *errs,
 
 int xenhv_unmap_foreign(void *addr, size_t n) {
     window_t *w = window_find(addr);
-    if (w == NULL || w->n != n || w->backed) {
+    if (w == NULL || w->n != n || w->inert) {
         return -XEN_EINVAL;
     }
     int rc = remove_frames(w->gpfn, w->n);
-    // Inert dom0 pages in their place (heap windows: the pages they lent).
-    int prc = populate_frames(w->gpfn, w->n);
-    w->backed = prc == 0;
-    return rc < 0 ? rc : prc;
+    int drc = window_disarm(w);
+    w->inert = drc == 0;
+    return rc < 0 ? rc : drc;
 }
 
 void xenhv_release_va(void *addr, size_t n) {
@@ -440,16 +513,16 @@ void xenhv_release_va(void *addr, size_t n) {
     if (w == NULL || w->n != n) {
         return;
     }
-    if (w->region == 0xff) {
-        if (!w->backed) {
-            populate_frames(w->gpfn, w->n);
+    if (!w->inert) {
+        remove_frames(w->gpfn, w->n);
+        if (window_disarm(w) != 0) {
+            return;   // the range stays taken rather than be handed out half-undone
         }
+    }
+    if (w->region == 0xff) {
         k_free(w->addr);
     } else {
-        if (w->backed) {
-            remove_frames(w->gpfn, w->n);   // the borrowed pages go back to Xen
-        }
-        region_free(region_index(w), w->n);
+        region_free(region_index(w), w->n);   // stage 1 stays on the junk page
     }
     w->n = 0;
     w->addr = NULL;
