@@ -27,12 +27,16 @@
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "py/gc.h"
+#include "py/objarray.h"
+#include "py/mperrno.h"
 #include "shared/runtime/pyexec.h"
 
 #include "xenhv.h"
 #include "repl.h"
 
 #include <zephyr/kernel.h>
+#include <zephyr/devicetree.h>
+#include <zephyr/kernel/internal/mm.h>
 #include <zephyr/arch/arm64/hypercall.h>
 #include <zephyr/xen/events.h>
 
@@ -173,10 +177,32 @@ static mp_obj_t mod_xenboard_repl_run(mp_obj_t reset) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_1(mod_xenboard_repl_run_obj, mod_xenboard_repl_run);
 
+// image_store() -> read-only memoryview of the board's guest image store (a
+// "modxen,image-store" devicetree node: memory-mapped flash holding a tar
+// archive), or None. Mapped once, on first use; main.py mounts it at /images.
+static mp_obj_t mod_xenboard_image_store(void) {
+    #if DT_HAS_COMPAT_STATUS_OKAY(modxen_image_store)
+    #define MODXEN_IMAGES DT_INST(0, modxen_image_store)
+    static uint8_t *va;
+    const size_t size = DT_REG_SIZE_BY_IDX(MODXEN_IMAGES, 0);
+    if (va == NULL) {
+        k_mem_map_phys_bare(&va, DT_REG_ADDR_BY_IDX(MODXEN_IMAGES, 0), size, K_MEM_CACHE_WB);
+        if (va == NULL) {
+            mp_raise_OSError(MP_ENOMEM);
+        }
+    }
+    return mp_obj_new_memoryview('B', size, va);   // no RW flag: read-only
+    #else
+    return mp_const_none;
+    #endif
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_xenboard_image_store_obj, mod_xenboard_image_store);
+
 static const mp_rom_map_elem_t xenboard_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xenboard) },
     { MP_ROM_QSTR(MP_QSTR_repl_run), MP_ROM_PTR(&mod_xenboard_repl_run_obj) },
     { MP_ROM_QSTR(MP_QSTR_console_input), MP_ROM_PTR(&mod_xenboard_console_input_obj) },
+    { MP_ROM_QSTR(MP_QSTR_image_store), MP_ROM_PTR(&mod_xenboard_image_store_obj) },
 };
 static MP_DEFINE_CONST_DICT(xenboard_globals, xenboard_globals_table);
 

@@ -28,10 +28,25 @@ def _boot():
         sys.print_exception(e)
 
 
+def _mount_images():
+    # The board's guest image store (a tar archive in memory-mapped flash),
+    # read-only at /images: xl.cfg kernel/ramdisk paths can name its files.
+    store = _xenboard.image_store()
+    if store is None:
+        return
+    try:
+        import vfs
+        from xen.images import TarFS
+        vfs.mount(TarFS(store), "/images")
+    except Exception as e:
+        print("modxen: image store not mounted:")
+        sys.print_exception(e)
+
+
 def _soft_reset():
     import vfs
     for _, where in vfs.mount():
-        if where not in ("/", "/flash"):
+        if where not in ("/", "/flash", "/images"):
             try:
                 vfs.umount(where)
             except OSError:
@@ -47,5 +62,6 @@ def _soft_reset():
 
 
 _check_abi()
+_mount_images()
 _boot()
 _xenboard.repl_run(_soft_reset)
