@@ -74,6 +74,10 @@ def boot_checks(dom, name):
     check(wait_text(dom, "guest up", 90000), "no 'guest up' from %s: %r" % (name, text(dom)[-400:]))
     check(wait_text(dom, "guest waiting for input", 60000), "%s never got ready: %r" % (name, text(dom)[-400:]))
     eq(text(dom).split("guest name=")[1].split("\n")[0].strip(), name, "xenstore-read name in " + name)
+    # Linux's shutdown watcher writes control/feature-* (nodes the toolstack
+    # creates writable for the guest); EACCES there is logged on the console
+    check("setup_shutdown_watcher: Error" not in text(dom),
+          "guest could not write its control/feature nodes: %r" % text(dom)[-400:])
 
 
 def cleanup():
