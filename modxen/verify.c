@@ -26,9 +26,14 @@
 // Trust anchors: MODXEN_POLICY_ANCHORS_H names a header generated at build
 // time from POLICY_PUB (tools/policy-anchors-h): MODXEN_POLICY_ANCHOR_COUNT
 // uncompressed SEC1 points, 65 bytes each, in modxen_policy_anchor_data.
-// Without it the firmware trusts no key and refuses every bundle.
-#ifdef MODXEN_POLICY_ANCHORS_H
+// Without it the firmware trusts no key and refuses every bundle. The Zephyr
+// build sets MODXEN_POLICY_ANCHORS_ZEPHYR instead: a header name in angle
+// brackets cannot pass through MicroPython's CMake (its qstr pass joins the
+// definitions in a generator expression, where '>' ends it).
+#if defined(MODXEN_POLICY_ANCHORS_H)
 #include MODXEN_POLICY_ANCHORS_H
+#elif defined(MODXEN_POLICY_ANCHORS_ZEPHYR)
+#include <modxen_policy_anchors.h>
 #else
 #define MODXEN_POLICY_ANCHOR_COUNT 0
 static const unsigned char modxen_policy_anchor_data[1] = { 0 };
