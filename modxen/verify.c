@@ -67,9 +67,10 @@ static int es256_check(const uint8_t *pub, const uint8_t *msg, size_t msg_len, c
     int res;
     if (mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP256R1) != 0) {
         res = V_NOMEM;
-    } else if (mbedtls_ecp_point_read_binary(&grp, &q, pub, SEC1_P256_LEN) != 0
-               || mbedtls_ecp_check_pubkey(&grp, &q) != 0) {
-        res = V_BADKEY;
+    } else if ((res = mbedtls_ecp_point_read_binary(&grp, &q, pub, SEC1_P256_LEN)) != 0
+               || (res = mbedtls_ecp_check_pubkey(&grp, &q)) != 0) {
+        // an exhausted mbedTLS heap is not a bad key
+        res = res == MBEDTLS_ERR_MPI_ALLOC_FAILED ? V_NOMEM : V_BADKEY;
     } else if (mbedtls_mpi_read_binary(&r, sig, 32) != 0
                || mbedtls_mpi_read_binary(&s, sig + 32, 32) != 0) {
         res = V_NOMEM;
