@@ -181,6 +181,18 @@ static uint32_t region_used[MODXEN_REGION_MAP_PAGES / 32];
 static uint32_t region_junk[MODXEN_REGION_MAP_PAGES / 32];   // stage 1 on the junk page
 static uint64_t region_next;   // where the next search starts
 
+static bool bit_get(const uint32_t *map, uint64_t i) {
+    return (map[i / 32] & (1u << (i % 32))) != 0;
+}
+
+static void bit_put(uint32_t *map, uint64_t i, bool v) {
+    if (v) {
+        map[i / 32] |= 1u << (i % 32);
+    } else {
+        map[i / 32] &= ~(1u << (i % 32));
+    }
+}
+
 // Where closed extended-region windows point (stage 1).
 static uint8_t junk_page[PG] __aligned(PG);
 
@@ -244,16 +256,17 @@ static long region_alloc(uint32_t n) {
         uint64_t to = pass == 0 ? limit : region_next;
         uint64_t run = 0;
         for (uint64_t i = from; i < to; i++) {
-            if ((region_used[i / 32] & (1u << (i % 32)))
-                || (run > 0 && region_of(i) != region_of(i - 1))) {
-                run = (region_used[i / 32] & (1u << (i % 32))) ? 0 : 1;
+            if (bit_get(region_used, i)) {
+                run = 0;
+            } else if (run > 0 && region_of(i) != region_of(i - 1)) {
+                run = 1;   // a run may not cross into the next region
             } else {
                 run++;
             }
             if (run == n) {
                 uint64_t first = i + 1 - n;
                 for (uint64_t j = first; j <= i; j++) {
-                    region_used[j / 32] |= 1u << (j % 32);
+                    bit_put(region_used, j, true);
                 }
                 region_next = i + 1 < limit ? i + 1 : 0;
                 return (long)first;
@@ -265,7 +278,7 @@ static long region_alloc(uint32_t n) {
 
 static void region_free(uint64_t first, uint32_t n) {
     for (uint64_t j = first; j < first + n; j++) {
-        region_used[j / 32] &= ~(1u << (j % 32));
+        bit_put(region_used, j, false);
     }
 }
 
@@ -325,12 +338,8 @@ static void window_point(const window_t *w, bool junk) {
     uint64_t first = region_index(w);
     bool any = false;
     for (uint64_t j = first; j < first + w->n; j++) {
-        any |= (region_junk[j / 32] & (1u << (j % 32))) != 0;
-        if (junk) {
-            region_junk[j / 32] |= 1u << (j % 32);
-        } else {
-            region_junk[j / 32] &= ~(1u << (j % 32));
-        }
+        any |= bit_get(region_junk, j);
+        bit_put(region_junk, j, junk);
     }
     if (!junk && !any) {
         return;   // never pointed away
