@@ -4,11 +4,12 @@
 MODXEN_DIR := $(USERMOD_DIR)
 MODXEN_BACKEND ?= sim
 
-SRC_USERMOD_C += $(MODXEN_DIR)/modxen.c
+SRC_USERMOD_C += $(MODXEN_DIR)/modxen.c $(MODXEN_DIR)/abi.c
 MODXEN_BACKEND_SRC ?= $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
 SRC_USERMOD_C += $(MODXEN_BACKEND_SRC)
 CFLAGS_USERMOD += -I$(MODXEN_DIR) -DMODXEN_BACKEND_$(shell echo $(MODXEN_BACKEND) | tr a-z A-Z)=1
 ifeq ($(MODXEN_BACKEND),sim)
+SRC_USERMOD_C += $(MODXEN_DIR)/backends/sim_release.c
 LDFLAGS_USERMOD += -lpthread
 endif
 # linux backend (real-Xen tier): Linux's <xen/privcmd.h> wants <xen/interface/xen.h>,

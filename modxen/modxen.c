@@ -26,6 +26,7 @@
 #endif
 
 #include "xenhv.h"
+#include "abi.h"       // the Xen releases this firmware speaks
 #include "ring.h"        // guest byte rings (ring.c)
 #include "repl_unix.h"   // host REPL terminal (repl_unix.c, unix builds)
 #include "verify.h"   // issue 7: es256_verify, policy_anchors (verify.c)
@@ -154,6 +155,12 @@ static MP_NORETURN void raise_errno(int host) {
     nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
 }
 
+// OSError(errno, message): an error whose errno alone would not say what is wrong.
+static MP_NORETURN void raise_errno_msg(int host, vstr_t *msg) {
+    mp_obj_t args[2] = { MP_OBJ_NEW_SMALL_INT(host), mp_obj_new_str_from_vstr(msg) };
+    nlr_raise(mp_obj_new_exception_args(&mp_type_OSError, 2, args));
+}
+
 static MP_NORETURN void raise_xen(long rc) {
     raise_errno(host_errno(-rc));
 }
@@ -165,12 +172,71 @@ static long check(long rc) {
     return rc;
 }
 
+/******************************************************************************/
+// The Xen release this dom0 runs under, asked once (xen_version) when the
+// backend comes up. Every domctl and sysctl then speaks that release's
+// interface version and layouts (abi.c). A release outside the table is
+// refused by every domctl and sysctl, and by abi(), with one message.
+
+static const modxen_release_t *abi_row;
+static uint16_t abi_major, abi_minor;
+static uint8_t abi_domctl_seen;     // an unknown release's domctl version, found by probing
+
+// Which domctl interface version an unknown release accepts: the one that
+// does not get EACCES for a getdomaininfo of dom0.
+static uint8_t probe_domctl_version(void) {
+    for (unsigned v = 0x10; v < 0x40; v++) {
+        struct xen_domctl *op = (struct xen_domctl *)xenhv_scratch();
+        memset(op, 0, sizeof(*op));
+        op->cmd = XEN_DOMCTL_getdomaininfo;
+        op->interface_version = v;
+        op->domain = 0;
+        if (xenhv_hypercall(__HYPERVISOR_domctl, (unsigned long)op, 0, 0, 0, 0) != -XEN_EACCES) {
+            return v;
+        }
+    }
+    return 0;
+}
+
+static void abi_detect(void) {
+    long v = xenhv_hypercall(__HYPERVISOR_xen_version, XENVER_version, 0, 0, 0, 0);
+    if (v < 0) {
+        raise_xen(v);
+    }
+    abi_major = (v >> 16) & 0xffff;
+    abi_minor = v & 0xffff;
+    abi_row = modxen_release(abi_major, abi_minor);
+    if (abi_row == NULL) {
+        abi_domctl_seen = probe_domctl_version();
+    }
+}
+
 static void ensure_backend(void) {
     static bool up;
     if (!up) {
         check(xenhv_init());
+        abi_detect();
         up = true;
     }
+}
+
+// The running release's row; an unsupported release raises
+// OSError(EOPNOTSUPP, "Xen 4.23 (domctl 0x19) is newer than this firmware (4.17-4.22)").
+static const modxen_release_t *abi_current(void) {
+    ensure_backend();
+    if (abi_row != NULL) {
+        return abi_row;
+    }
+    const modxen_release_t *lo = &modxen_releases[0], *hi = &modxen_releases[modxen_nreleases - 1];
+    bool newer = abi_major > hi->major || (abi_major == hi->major && abi_minor > hi->minor);
+    bool older = abi_major < lo->major || (abi_major == lo->major && abi_minor < lo->minor);
+    vstr_t vs;
+    vstr_init(&vs, 96);
+    vstr_printf(&vs, "Xen %u.%u (domctl 0x%x) is %s this firmware (%u.%u-%u.%u)",
+        abi_major, abi_minor, abi_domctl_seen,
+        newer ? "newer than" : older ? "older than" : "a release unknown to",
+        lo->major, lo->minor, hi->major, hi->minor);
+    raise_errno_msg(MP_EOPNOTSUPP, &vs);
 }
 
 static long hypercall(unsigned int op, unsigned long a1, unsigned long a2) {
@@ -285,11 +351,60 @@ static mp_obj_t mod_xen_version(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen_version_obj, mod_xen_version);
 
+// abi() -> dict: the running release, the interface versions in use, whether
+// that release was verified on real Xen or only against the sim, its
+// features beyond 4.17, and every release this firmware speaks.
+static const char *const abi_feature_names[] = {
+    "sve", "tee_ffa", "dominfo_exact", "altp2m", "altp2m_nr", "arm_sci",
+    "domain_state", "xs_evtchn_port", "cons_connection", "domid_any",
+};
+
+static mp_obj_t release_str(unsigned major, unsigned minor) {
+    vstr_t vs;
+    vstr_init(&vs, 8);
+    vstr_printf(&vs, "%u.%u", major, minor);
+    return mp_obj_new_str_from_vstr(&vs);
+}
+
+static mp_obj_t verified_str(const modxen_release_t *r) {
+    return MP_OBJ_NEW_QSTR(r->verified == ABI_VERIFIED_REAL ? MP_QSTR_real : MP_QSTR_sim);
+}
+
+static mp_obj_t mod_xen_abi(void) {
+    const modxen_release_t *r = abi_current();
+    mp_obj_t d = mp_obj_new_dict(8);
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_release), release_str(r->major, r->minor));
+    mp_obj_t ver[2] = { MP_OBJ_NEW_SMALL_INT(r->major), MP_OBJ_NEW_SMALL_INT(r->minor) };
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_version), mp_obj_new_tuple(2, ver));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_domctl), MP_OBJ_NEW_SMALL_INT(r->domctl));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_sysctl), MP_OBJ_NEW_SMALL_INT(r->sysctl));
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_verified), verified_str(r));
+    mp_obj_t feats = mp_obj_new_list(0, NULL);
+    for (size_t i = 0; i < MP_ARRAY_SIZE(abi_feature_names); i++) {
+        if (r->features & (1u << i)) {
+            mp_obj_list_append(feats, mp_obj_new_str_from_cstr(abi_feature_names[i]));
+        }
+    }
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_features), feats);
+    mp_obj_t rels = mp_obj_new_list(0, NULL);
+    for (size_t i = 0; i < modxen_nreleases; i++) {
+        const modxen_release_t *x = &modxen_releases[i];
+        mp_obj_t t[4] = { release_str(x->major, x->minor), MP_OBJ_NEW_SMALL_INT(x->domctl),
+                          MP_OBJ_NEW_SMALL_INT(x->sysctl), verified_str(x) };
+        mp_obj_list_append(rels, mp_obj_new_tuple(4, t));
+    }
+    mp_obj_dict_store(d, MP_OBJ_NEW_QSTR(MP_QSTR_releases), rels);
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen_abi_obj, mod_xen_abi);
+
 static struct xen_sysctl *sysctl_begin(uint32_t cmd) {
-    struct xen_sysctl *op = (struct xen_sysctl *)xenhv_scratch();
+    struct xen_sysctl *op;
+    uint8_t version = abi_current()->sysctl;
+    op = (struct xen_sysctl *)xenhv_scratch();
     memset(op, 0, sizeof(*op));
     op->cmd = cmd;
-    op->interface_version = XEN_SYSCTL_INTERFACE_VERSION;
+    op->interface_version = version;
     return op;
 }
 
@@ -386,10 +501,11 @@ static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_domain_list_obj, 0, 2, mod_xe
 // domctl
 
 static struct xen_domctl *domctl_begin(uint32_t cmd, domid_t domid) {
+    uint8_t version = abi_current()->domctl;
     struct xen_domctl *op = (struct xen_domctl *)xenhv_scratch();
     memset(op, 0, sizeof(*op));
     op->cmd = cmd;
-    op->interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op->interface_version = version;
     op->domain = domid;
     return op;
 }
@@ -398,11 +514,33 @@ static long domctl_do(struct xen_domctl *op) {
     return hypercall(__HYPERVISOR_domctl, (unsigned long)op, 0);
 }
 
+// Unaligned-safe little-endian fields of a struct laid out by the release table.
+static void put_u16(uint8_t *p, uint16_t v) {
+    memcpy(p, &v, sizeof(v));
+}
+static void put_u32(uint8_t *p, uint32_t v) {
+    memcpy(p, &v, sizeof(v));
+}
+static uint16_t get_u16(const uint8_t *p) {
+    uint16_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+static uint32_t get_u32(const uint8_t *p) {
+    uint32_t v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+// Values newer headers name and 4.17's do not.
+#define MODXEN_TEE_FFA 2            // XEN_DOMCTL_CONFIG_TEE_FFA (4.18)
+#define MODXEN_DOMID_ANY 0x7ff5     // DOMID_ANY (4.22)
+
 static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp_map_t *kw_args) {
     enum {
         ARG_domid, ARG_flags, ARG_max_vcpus, ARG_max_evtchn_port, ARG_max_grant_frames,
         ARG_max_maptrack_frames, ARG_ssidref, ARG_handle, ARG_gic_version, ARG_tee_type,
-        ARG_nr_spis, ARG_grant_version, ARG_cpupool_id, ARG_out,
+        ARG_nr_spis, ARG_grant_version, ARG_cpupool_id, ARG_sve_vl, ARG_altp2m, ARG_out,
     };
     static const mp_arg_t allowed[] = {
         { MP_QSTR_domid, MP_ARG_INT, {.u_int = 0} },
@@ -418,13 +556,37 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
         { MP_QSTR_nr_spis, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_grant_version, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 1} },
         { MP_QSTR_cpupool_id, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_sve_vl, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
+        { MP_QSTR_altp2m, MP_ARG_KW_ONLY | MP_ARG_INT, {.u_int = 0} },
         { MP_QSTR_out, MP_ARG_KW_ONLY | MP_ARG_OBJ, {.u_rom_obj = MP_ROM_NONE} },
     };
     mp_arg_val_t a[MP_ARRAY_SIZE(allowed)];
     mp_arg_parse_all(n_args, pos_args, kw_args, MP_ARRAY_SIZE(allowed), allowed, a);
 
-    struct xen_domctl *op = domctl_begin(XEN_DOMCTL_createdomain, arg_domid(mp_obj_new_int(a[ARG_domid].u_int)));
+    const modxen_release_t *rel = abi_current();
+    domid_t domid = arg_domid(mp_obj_new_int(a[ARG_domid].u_int));
+    // A field this release does not have cannot be asked for.
+    const struct { uint16_t feature; uint8_t arg; qstr name; } needs[] = {
+        { ABI_SVE, ARG_sve_vl, MP_QSTR_sve_vl },
+        { ABI_ALTP2M, ARG_altp2m, MP_QSTR_altp2m },
+    };
+    for (size_t i = 0; i < MP_ARRAY_SIZE(needs); i++) {
+        if (a[needs[i].arg].u_int != 0 && !(rel->features & needs[i].feature)) {
+            mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("Xen %u.%u has no createdomain %q"),
+                rel->major, rel->minor, needs[i].name);
+        }
+    }
+    if (a[ARG_tee_type].u_int == MODXEN_TEE_FFA && !(rel->features & ABI_TEE_FFA)) {
+        mp_raise_msg_varg(&mp_type_ValueError, MP_ERROR_TEXT("Xen %u.%u has no FF-A TEE mediator"),
+            rel->major, rel->minor);
+    }
+    // 0 asks Xen to choose; from 4.22 that is DOMID_ANY (0 would mean dom0).
+    if (domid == 0 && (rel->features & ABI_DOMID_ANY)) {
+        domid = MODXEN_DOMID_ANY;
+    }
+    struct xen_domctl *op = domctl_begin(XEN_DOMCTL_createdomain, domid);
     struct xen_domctl_createdomain *c = &op->u.createdomain;
+    // The prefix up to grant_opts is the same in every release.
     c->flags = a[ARG_flags].u_int;
     c->max_vcpus = a[ARG_max_vcpus].u_int;
     c->max_evtchn_port = a[ARG_max_evtchn_port].u_int;
@@ -432,10 +594,20 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
     c->max_maptrack_frames = a[ARG_max_maptrack_frames].u_int;
     c->ssidref = a[ARG_ssidref].u_int;
     c->grant_opts = XEN_DOMCTL_GRANT_version(a[ARG_grant_version].u_int);
-    c->cpupool_id = a[ARG_cpupool_id].u_int;
-    c->arch.gic_version = a[ARG_gic_version].u_int;
-    c->arch.tee_type = a[ARG_tee_type].u_int;
-    c->arch.nr_spis = a[ARG_nr_spis].u_int;
+    // The rest where this release puts it (abi.c).
+    uint8_t *cd = (uint8_t *)c;
+    uint8_t *arch = cd + rel->cd_vmtrace + 8;
+    if (rel->features & ABI_ALTP2M) {
+        // {u32 opts} until 4.20, {u16 opts, u16 nr} after: opts is the low half either way
+        put_u16(cd + ABI_CD_ALTP2M, a[ARG_altp2m].u_int);
+    }
+    put_u32(cd + rel->cd_vmtrace + 4, a[ARG_cpupool_id].u_int);
+    arch[ABI_ARCH_GIC] = a[ARG_gic_version].u_int;
+    if (rel->features & ABI_SVE) {
+        arch[ABI_ARCH_SVE] = a[ARG_sve_vl].u_int;
+    }
+    put_u16(arch + ABI_ARCH_TEE, a[ARG_tee_type].u_int);
+    put_u32(arch + ABI_ARCH_NR_SPIS, a[ARG_nr_spis].u_int);
     if (a[ARG_handle].u_obj != mp_const_none) {
         mp_buffer_info_t h;
         mp_get_buffer_raise(a[ARG_handle].u_obj, &h, MP_BUFFER_READ);
@@ -451,14 +623,54 @@ static mp_obj_t mod_xen_createdomain(size_t n_args, const mp_obj_t *pos_args, mp
     check(domctl_do(op));
     if (out != mp_const_none) {
         // What Xen resolved (GIC_NATIVE becomes the host's version).
-        dict_set(out, MP_QSTR_gic_version, MP_OBJ_NEW_SMALL_INT(c->arch.gic_version));
-        dict_set(out, MP_QSTR_tee_type, MP_OBJ_NEW_SMALL_INT(c->arch.tee_type));
-        dict_set(out, MP_QSTR_nr_spis, MP_OBJ_NEW_SMALL_INT(c->arch.nr_spis));
-        dict_set(out, MP_QSTR_clock_frequency, mp_obj_new_int_from_uint(c->arch.clock_frequency));
+        dict_set(out, MP_QSTR_gic_version, MP_OBJ_NEW_SMALL_INT(arch[ABI_ARCH_GIC]));
+        dict_set(out, MP_QSTR_tee_type, MP_OBJ_NEW_SMALL_INT(get_u16(arch + ABI_ARCH_TEE)));
+        dict_set(out, MP_QSTR_nr_spis, mp_obj_new_int_from_uint(get_u32(arch + ABI_ARCH_NR_SPIS)));
+        dict_set(out, MP_QSTR_clock_frequency, mp_obj_new_int_from_uint(get_u32(arch + ABI_ARCH_CLOCK)));
     }
     return MP_OBJ_NEW_SMALL_INT(op->domain);
 }
 static MP_DEFINE_CONST_FUN_OBJ_KW(mod_xen_createdomain_obj, 0, mod_xen_createdomain);
+
+// get_domain_state(domid=None): Xen 4.21's stable domctl. With a domid, that
+// domain's state; with None, the next domain whose state changed since it
+// was last asked for (its change mark is cleared), or None when none is
+// left. Only the domain bound to VIRQ_DOM_EXC may ask without a domid.
+#define MODXEN_DOMCTL_get_domain_state 90
+static mp_obj_t mod_xen_get_domain_state(size_t n_args, const mp_obj_t *args) {
+    const modxen_release_t *rel = abi_current();
+    if (!(rel->features & ABI_DOMAIN_STATE)) {
+        vstr_t vs;
+        vstr_init(&vs, 48);
+        vstr_printf(&vs, "Xen %u.%u has no get_domain_state", rel->major, rel->minor);
+        raise_errno_msg(MP_EOPNOTSUPP, &vs);
+    }
+    domid_t domid = (n_args > 0 && args[0] != mp_const_none) ? arg_domid(args[0]) : DOMID_INVALID;
+    struct xen_domctl *op = domctl_begin(MODXEN_DOMCTL_get_domain_state, domid);
+    op->interface_version = 0;  // a stable domctl: always 0
+    long rc = domctl_do(op);
+    if (rc == -XEN_ENOENT && domid == DOMID_INVALID) {
+        return mp_const_none;
+    }
+    check(rc);
+    // struct xen_domctl_get_domain_state: u16 state, u16 caps, u32 pad, u64 unique_id
+    const uint8_t *u = (const uint8_t *)&op->u;
+    uint16_t state = get_u16(u), caps = get_u16(u + 2);
+    uint64_t unique;
+    memcpy(&unique, u + 8, sizeof(unique));
+    mp_obj_t d = mp_obj_new_dict(8);
+    dict_set(d, MP_QSTR_domid, MP_OBJ_NEW_SMALL_INT(op->domain));
+    dict_set(d, MP_QSTR_exist, mp_obj_new_bool(state & 1));
+    dict_set(d, MP_QSTR_shutdown, mp_obj_new_bool(state & 2));
+    dict_set(d, MP_QSTR_dying, mp_obj_new_bool(state & 4));
+    dict_set(d, MP_QSTR_dead, mp_obj_new_bool(state & 8));
+    dict_set(d, MP_QSTR_control, mp_obj_new_bool(caps & 1));
+    dict_set(d, MP_QSTR_hardware, mp_obj_new_bool(caps & 2));
+    dict_set(d, MP_QSTR_xenstore, mp_obj_new_bool(caps & 4));
+    dict_set(d, MP_QSTR_unique_id, new_u64(unique));
+    return d;
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_get_domain_state_obj, 0, 1, mod_xen_get_domain_state);
 
 // The domctls that take only a domain.
 static mp_obj_t simple_domctl(mp_obj_t domid, uint32_t cmd) {
@@ -1406,6 +1618,8 @@ LOCKED(mod_xen_version);
 LOCKED(mod_xen_physinfo);
 LOCKED(mod_xen_domain_list);
 LOCKED(mod_xen_createdomain);
+LOCKED(mod_xen_abi);
+LOCKED(mod_xen_get_domain_state);
 LOCKED(mod_xen_destroydomain);
 LOCKED(mod_xen_pausedomain);
 LOCKED(mod_xen_unpausedomain);
@@ -1453,6 +1667,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
 
     // hypervisor
     { MP_ROM_QSTR(MP_QSTR_version), MP_ROM_PTR(&mod_xen_version_locked) },
+    { MP_ROM_QSTR(MP_QSTR_abi), MP_ROM_PTR(&mod_xen_abi_locked) },
     { MP_ROM_QSTR(MP_QSTR_physinfo), MP_ROM_PTR(&mod_xen_physinfo_locked) },
     { MP_ROM_QSTR(MP_QSTR_domain_list), MP_ROM_PTR(&mod_xen_domain_list_locked) },
     // domctl
@@ -1461,6 +1676,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_pausedomain), MP_ROM_PTR(&mod_xen_pausedomain_locked) },
     { MP_ROM_QSTR(MP_QSTR_unpausedomain), MP_ROM_PTR(&mod_xen_unpausedomain_locked) },
     { MP_ROM_QSTR(MP_QSTR_getdomaininfo), MP_ROM_PTR(&mod_xen_getdomaininfo_locked) },
+    { MP_ROM_QSTR(MP_QSTR_get_domain_state), MP_ROM_PTR(&mod_xen_get_domain_state_locked) },
     { MP_ROM_QSTR(MP_QSTR_max_vcpus), MP_ROM_PTR(&mod_xen_max_vcpus_locked) },
     { MP_ROM_QSTR(MP_QSTR_max_mem), MP_ROM_PTR(&mod_xen_max_mem_locked) },
     { MP_ROM_QSTR(MP_QSTR_set_address_size), MP_ROM_PTR(&mod_xen_set_address_size_locked) },
@@ -1515,6 +1731,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     C(XEN_DOMCTL_CDF_xs_domain), C(XEN_DOMCTL_CDF_vpmu),
     C(XEN_DOMCTL_CONFIG_GIC_NATIVE), C(XEN_DOMCTL_CONFIG_GIC_V2), C(XEN_DOMCTL_CONFIG_GIC_V3),
     C(XEN_DOMCTL_CONFIG_TEE_NONE), C(XEN_DOMCTL_CONFIG_TEE_OPTEE),
+    { MP_ROM_QSTR(MP_QSTR_XEN_DOMCTL_CONFIG_TEE_FFA), MP_ROM_INT(MODXEN_TEE_FFA) },
     C(XEN_DOMCTL_DEV_RDM_RELAXED),
     C(SHUTDOWN_poweroff), C(SHUTDOWN_reboot), C(SHUTDOWN_suspend), C(SHUTDOWN_crash),
     C(SHUTDOWN_watchdog), C(SHUTDOWN_soft_reset),

@@ -27,6 +27,7 @@
 #include <pthread.h>
 #include <time.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -37,6 +38,7 @@
 #include "py/objarray.h"
 
 #include "xenhv.h"
+#include "sim_release.h"
 #include <xen/errno.h>
 
 #ifndef MP_NORETURN
@@ -131,6 +133,7 @@ typedef struct {
 typedef struct sim_domain {
     struct sim_domain *next;    // sorted by id
     domid_t id;
+    uint64_t unique_id;
     bool dying;
     bool shut_down;
     bool creation_finished;
@@ -212,6 +215,9 @@ static pthread_t sim_main_thread;
 static uint8_t sim_scratch[XENHV_SCRATCH_SIZE] __attribute__((aligned(4096)));
 
 static struct {
+    const sim_release_t *rel;   // the Xen release the sim acts as
+    uint8_t state_changed[DOMID_FIRST_RESERVED / 8];   // get_domain_state marks (4.21+)
+    uint64_t unique_ids;
     sim_domain_t *domains;
     sim_domain_t *dom0;
     domid_t rover;
@@ -1073,7 +1079,15 @@ static void domain_unlink(sim_domain_t *d) {
 }
 
 // The last reference is gone: the domain disappears (complete_domain_destroy).
+// domain_changed_state(): a mark get_domain_state (4.21+) hands out once.
+static void state_changed(domid_t id) {
+    if (id < DOMID_FIRST_RESERVED) {
+        sim.state_changed[id / 8] |= 1u << (id % 8);
+    }
+}
+
 static void domain_final(sim_domain_t *d) {
+    state_changed(d->id);
     domain_unlink(d);
     domain_free(d);
     send_global_virq(VIRQ_DOM_EXC);
@@ -1103,6 +1117,7 @@ static int domain_kill(sim_domain_t *d) {
         return 0;
     }
     d->dying = true;
+    state_changed(d->id);
     for (uint32_t port = 0; port < d->nports; port++) {
         if (d->ports[port].state != ECS_FREE && d->ports[port].state != ECS_RESERVED) {
             port_close(d, port);
@@ -1141,6 +1156,7 @@ static int domain_shutdown(sim_domain_t *d, int reason) {
         return 0;
     }
     d->shut_down = true;
+    state_changed(d->id);
     if (d->shutdown_code == SHUTDOWN_suspend && d->suspend_port != 0
         && port_of(d, d->suspend_port) != NULL) {
         evt_send(d, d->suspend_port);
@@ -1182,6 +1198,8 @@ static bool domid_free(domid_t id) {
 // XEN_DOMCTL_createdomain: sanitise_domain_config(), the Arm checks of
 // arch_sanitise_domain_config() and arch_domain_create(), XSM, evtchn and
 // grant-table limits, cpupool, then the domain exists, paused once.
+#define SIM_DOMID_ANY 0x7ff5    // DOMID_ANY (4.22)
+
 static int domain_create(domid_t *domid, struct xen_domctl_createdomain *c) {
     const uint32_t known = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap | XEN_DOMCTL_CDF_s3_integrity
         | XEN_DOMCTL_CDF_oos_off | XEN_DOMCTL_CDF_xs_domain | XEN_DOMCTL_CDF_iommu
@@ -1189,9 +1207,12 @@ static int domain_create(domid_t *domid, struct xen_domctl_createdomain *c) {
     const uint32_t optional = XEN_DOMCTL_CDF_iommu | XEN_DOMCTL_CDF_vpmu;
     const uint32_t required = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap;
     domid_t dom = *domid;
+    // Until 4.21 an id of 0 or a reserved one asks Xen to choose; from 4.22
+    // only DOMID_ANY does (domid_alloc()), and 0 is dom0's.
+    bool any = SIM_FROM(sim.rel, 22) ? dom == SIM_DOMID_ANY : (dom == 0 || dom >= DOMID_FIRST_RESERVED);
 
-    if (dom > 0 && dom < DOMID_FIRST_RESERVED) {
-        if (!domid_free(dom)) {
+    if (!any) {
+        if (dom >= DOMID_FIRST_RESERVED || !domid_free(dom)) {
             return -XEN_EEXIST;
         }
     } else {
@@ -1316,7 +1337,9 @@ static int domain_create(domid_t *domid, struct xen_domctl_createdomain *c) {
         d->virq_reserved[i / 8] |= 1u << (i % 8);
     }
     d->virq_reserved[GUEST_EVTCHN_PPI / 8] |= 1u << (GUEST_EVTCHN_PPI % 8);
+    d->unique_id = ++sim.unique_ids;
     domain_insert(d);
+    state_changed(dom);
     *domid = dom;
     return 0;
 }
@@ -1521,6 +1544,63 @@ static int dt_device(uint64_t handle, uint32_t size, sim_device_t **out) {
     return -XEN_ESRCH;
 }
 
+// The createdomain fields later releases added, as this board's Xen sees
+// them: no SVE, no altp2m on Arm, no SCI mediator, not an MPU (v8-R) build.
+static int createdomain_later_fields(const sim_createdomain_t *cd) {
+    if (cd->sve_vl != 0) {
+        return -XEN_EINVAL;     // "SVE is unsupported on this machine"
+    }
+    if (cd->altp2m_opts != 0 || cd->altp2m_nr != 0) {
+        return -XEN_EINVAL;     // "Altp2m not supported"
+    }
+    if (cd->arm_sci_type != 0 || cd->v8r_el1_msa != 0) {
+        return -XEN_EINVAL;
+    }
+    return 0;
+}
+
+// XEN_DOMCTL_get_domain_state (4.21+, stable): one domain's state, or with
+// DOMID_INVALID the next domain with a change mark (the mark is cleared).
+#define SIM_DOMCTL_get_domain_state 90
+static int get_domain_state(struct xen_domctl *op, unsigned long arg) {
+    uint8_t *u = (uint8_t *)&op->u;
+    uint32_t pad0;
+    memcpy(&pad0, u + 4, sizeof(pad0));
+    if (pad0 != 0) {
+        return -XEN_EINVAL;
+    }
+    sim_domain_t *d = NULL;
+    if (op->domain != DOMID_INVALID) {
+        d = find_domain(op->domain);
+        if (d == NULL) {
+            return -XEN_ESRCH;
+        }
+    } else {
+        domid_t id = 0;
+        while (id < DOMID_FIRST_RESERVED && !(sim.state_changed[id / 8] & (1u << (id % 8)))) {
+            id++;
+        }
+        if (id == DOMID_FIRST_RESERVED) {
+            return -XEN_ENOENT;
+        }
+        sim.state_changed[id / 8] &= ~(1u << (id % 8));
+        op->domain = id;
+        d = find_domain(id);
+    }
+    uint16_t state = 0, caps = 0;
+    uint64_t unique = 0;
+    if (d != NULL) {
+        state = 1 | (d->shut_down ? 2 : 0) | (d->dying ? 4 : 0);
+        caps = d == sim.dom0 ? 3 : 0;   // control and hardware domain
+        unique = d->unique_id;
+    }
+    memset(u, 0, 16);
+    memcpy(u, &state, 2);
+    memcpy(u + 2, &caps, 2);
+    memcpy(u + 8, &unique, 8);
+    return copy_out(arg, op, sizeof(*op)) ? 0 : -XEN_EFAULT;
+}
+
 static int do_domctl(unsigned long arg) {
     struct xen_domctl op;
     int rc;
@@ -1534,8 +1614,13 @@ static int do_domctl(unsigned long arg) {
     if ((rc = note_call(domctl_name(op.cmd)))) {
         return rc;
     }
-    if (op.interface_version != XEN_DOMCTL_INTERFACE_VERSION) {
+    // From 4.21 get_domain_state is a stable domctl: its version is 0.
+    bool stable = SIM_FROM(sim.rel, 21) && op.cmd == SIM_DOMCTL_get_domain_state;
+    if (op.interface_version != (stable ? 0 : sim.rel->domctl)) {
         return -XEN_EACCES;
+    }
+    if (stable) {
+        return get_domain_state(&op, arg);
     }
     sim_domain_t *cur = sim.dom0;
     sim_domain_t *d = NULL;
@@ -1545,6 +1630,9 @@ static int do_domctl(unsigned long arg) {
         d = NULL;
     } else if (op.cmd == XEN_DOMCTL_getdomaininfo) {
         d = find_domain(op.domain);
+        if (d == NULL && SIM_FROM(sim.rel, 18)) {
+            return -XEN_ESRCH;  // no more "the next domain up" from 4.18
+        }
         if (d == NULL) {
             if (op.domain >= DOMID_FIRST_RESERVED) {
                 return -XEN_EINVAL;
@@ -1578,8 +1666,14 @@ static int do_domctl(unsigned long arg) {
     switch (op.cmd) {
         case XEN_DOMCTL_createdomain: {
             domid_t dom = op.domain;
-            rc = domain_create(&dom, &op.u.createdomain);
+            sim_createdomain_t cd;
+            sim_cd_decode(sim.rel, &op.u, &cd);
+            rc = createdomain_later_fields(&cd);
             if (rc == 0) {
+                rc = domain_create(&dom, &cd.c);
+            }
+            if (rc == 0) {
+                sim_cd_encode_arch(sim.rel, &op.u, &cd);
                 op.domain = dom;
                 copyback = true;
             }
@@ -1906,7 +2000,7 @@ static int do_sysctl(unsigned long arg) {
     if ((rc = note_call(name))) {
         return rc;
     }
-    if (op.interface_version != XEN_SYSCTL_INTERFACE_VERSION) {
+    if (op.interface_version != sim.rel->sysctl) {
         return -XEN_EACCES;
     }
     if ((rc = xsm_priv())) {
@@ -2384,9 +2478,10 @@ static long do_xen_version(unsigned long cmd, unsigned long arg) {
     }
     switch (cmd) {
         case XENVER_version:
-            return (4 << 16) | 17;
+            return (4 << 16) | sim.rel->minor;
         case XENVER_extraversion: {
-            xen_extraversion_t v = ".7-sim";
+            xen_extraversion_t v = { 0 };
+            strncpy(v, sim.rel->extra, sizeof(v) - 1);
             return copy_out(arg, v, sizeof(v)) ? 0 : -XEN_EFAULT;
         }
         case XENVER_capabilities: {
@@ -2469,6 +2564,9 @@ static void model_reset(void) {
     sim.dom0->max_vcpus = SIM_NR_CPUS;
     sim.dom0->address_size = 64;
     ports_init(sim.dom0, SIM_MAX_PORTS - 1);
+    memset(sim.state_changed, 0, sizeof(sim.state_changed));
+    sim.unique_ids = 0;
+    sim.dom0->unique_id = ++sim.unique_ids;
     domain_insert(sim.dom0);
     sim.rover = 0;
     sim.privileged = true;
@@ -2493,6 +2591,12 @@ static void model_reset(void) {
 int xenhv_init(void) {
     lock();
     if (!sim_up) {
+        sim.rel = sim_release_select();
+        if (sim.rel == NULL) {
+            unlock();
+            fprintf(stderr, "sim: MODXEN_SIM_XEN=%s: the sim acts as Xen 4.16 to 4.23\n", getenv("MODXEN_SIM_XEN"));
+            return -XEN_EINVAL;
+        }
         sim_main_thread = pthread_self();
         struct sigaction sa;
         memset(&sa, 0, sizeof(sa));

@@ -26,6 +26,7 @@ LOG_SIZE = 1 << 20            # rotate the log file beyond this many bytes
 LOG_KEEP = 3                  # console-N.log.1 .. .LOG_KEEP
 ESCAPE = 0x1D                 # Ctrl-]: leave attach()
 _M = 0xFFFFFFFF
+_CONS_CONNECTION = 3088       # struct xencons_interface.connection (Xen 4.21+)
 
 _consoles = {}
 
@@ -342,6 +343,10 @@ def serve(domid, gfn, remote_port, backlog=DEFAULT_BACKLOG, logdir=None, **kw):
         ch.close()
         page.close()
         raise
+    if "cons_connection" in _xen.abi()["features"]:
+        # Xen 4.21+: a page Xen set up says "disconnected" until its
+        # backend serves it (struct xencons_interface.connection).
+        page[_CONS_CONNECTION] = 0
     _consoles[domid] = c
     c.service()
     return c

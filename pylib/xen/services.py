@@ -9,10 +9,16 @@ from xen import xenstore
 from xen.xenstore import ring as _ring
 
 _current = None
+# struct xenstore_domain_interface: evtchn_port (Xen 4.21+) after the rings,
+# their indices, server_features, connection and error.
+_XS_EVTCHN_PORT = 2076
 
 
 class Services:
     def __init__(self, **options):
+        # Refuse a Xen release this firmware does not speak before anything
+        # is bound: OSError(EOPNOTSUPP, "Xen 4.23 (domctl 0x19) is newer ...").
+        self.abi = _xen.abi()
         self.options = options
         self.store = xenstore.server(options.get("quotas"))
         self.rings = {}        # domid -> (Ring, Mapping, EventChannel)
@@ -53,6 +59,11 @@ class Services:
             return
         m = _xen.map(domid, gfn)
         try:
+            if "xs_evtchn_port" in self.abi["features"]:
+                # Xen 4.21+ writes the port into the page of a domain it
+                # built (dom0less); a non-zero one wins, as in cxenstored.
+                p = int.from_bytes(m[_XS_EVTCHN_PORT:_XS_EVTCHN_PORT + 4], "little")
+                port = p or port
             ch = _xen.bind_interdomain(domid, port)
         except Exception:
             m.close()

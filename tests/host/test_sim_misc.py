@@ -144,6 +144,7 @@ def build():
         _xen.destroydomain(d)
         raise
     return d
+_xen.abi()   # the binding asks Xen its release once, before its first operation
 sim.trace(True)
 d = build()
 calls = sim.calls()

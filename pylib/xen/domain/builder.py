@@ -28,12 +28,32 @@ class BuildError(DomainError):
     def __init__(self, name, step, cause):
         self.step = step
         self.cause = cause
-        super().__init__("domain %s: %s failed: %s" % (name, step, describe(cause)))
+        msg = "domain %s: %s failed: %s" % (name, step, describe(cause))
+        if isinstance(cause, OSError) and cause.args and cause.args[0] == _EACCES:
+            # Xen refuses a domctl of the wrong interface version with EACCES
+            # too: say which release and interface this firmware spoke.
+            msg += " (%s)" % speaking()
+        super().__init__(msg)
+
+
+_EACCES = 13
+
+
+def speaking():
+    """'Xen 4.20, domctl 0x17, sysctl 0x15': what this firmware speaks now."""
+    try:
+        a = _xen.abi()
+    except OSError as e:
+        return describe(e)
+    return "Xen %s, domctl 0x%x, sysctl 0x%x" % (a["release"], a["domctl"], a["sysctl"])
 
 
 def describe(e):
     if isinstance(e, OSError) and e.args and isinstance(e.args[0], int):
-        return "[Errno %d] %s" % (e.args[0], _xen.errorcode.get(e.args[0], "?"))
+        s = "[Errno %d] %s" % (e.args[0], _xen.errorcode.get(e.args[0], "?"))
+        if len(e.args) > 1 and e.args[1] != _xen.errorcode.get(e.args[0]):
+            s += ": %s" % e.args[1]
+        return s
     return "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
 
 
@@ -313,6 +333,7 @@ def build(c, services, paused=False, name_in_use=None, backend_id=None):
             raise DomainError("domain name %r is already used by domain %d" % (name, other))
     consts = arm64.constants()
     try:
+        _xen.abi()      # a release this firmware does not speak stops here, by name
         version = _xen.version()
     except OSError as e:
         raise BuildError(name, "xen_version", e)

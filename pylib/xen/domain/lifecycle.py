@@ -247,10 +247,31 @@ def attach(services):
     services.exc_handlers.append(on_exception)
 
 
+def _changed():
+    """The ids of the domains whose state changed since the last VIRQ_DOM_EXC,
+    from Xen 4.21's get_domain_state; None where Xen cannot tell (before 4.21,
+    or dom0 does not hold VIRQ_DOM_EXC): then every domain is looked at."""
+    svc = _services[0]
+    if svc is None or "domain_state" not in svc.abi["features"]:
+        return None
+    ids = set()
+    try:
+        while True:
+            s = _xen.get_domain_state()
+            if s is None:
+                return ids
+            ids.add(s["domid"])
+    except OSError:
+        return None     # marks taken so far are covered by looking at all
+
+
 def on_exception():
-    """VIRQ_DOM_EXC: look at every domain built here."""
+    """VIRQ_DOM_EXC: look at the domains built here that changed state."""
+    changed = _changed()
     for dom in list(_registry.values()):
         if dom.preserved or dom.closing:
+            continue
+        if changed is not None and dom.domid not in changed:
             continue
         try:
             i = _xen.getdomaininfo(dom.domid)
