@@ -1,5 +1,5 @@
 # Editor stub for the _xen C module. Reference: docs/xen-module.md.
-from typing import Callable, Iterable, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Optional, Tuple, Union
 
 BACKEND: str
 PAGE_SIZE: int
@@ -58,10 +58,16 @@ GUEST_TIMER_PHYS_NS_PPI: int
 GUEST_EVTCHN_PPI: int
 GUEST_VPL011_SPI: int
 GUEST_MAX_VCPUS: int
-XEN_DOMCTL_INTERFACE_VERSION: int
-XEN_SYSCTL_INTERFACE_VERSION: int
 
 def version() -> Tuple[int, int, str]: ...
+def abi() -> Dict[str, Any]:
+    """The running Xen release: {'release': '4.20', 'version': (4, 20), 'domctl': 0x17,
+    'sysctl': 0x15, 'verified': 'real' | 'sim', 'features': [...], 'releases': [(release,
+    domctl, sysctl, verified), ...]}. OSError(EOPNOTSUPP, 'Xen 4.23 (domctl 0x19) is newer
+    than this firmware (4.17-4.22)') for a release outside that list."""
+def get_domain_state(domid: Optional[int] = None) -> Optional[Dict[str, Any]]:
+    """Xen 4.21+: a domain's state, or (domid None) the next domain whose state changed,
+    or None when none is left. OSError(EOPNOTSUPP) before 4.21."""
 def physinfo() -> dict: ...
 def domain_list(first: int = 0, max: int = ...) -> list: ...
 
@@ -70,7 +76,10 @@ def createdomain(domid: int = 0, *, flags: int = ..., max_vcpus: int = 1,
                  max_maptrack_frames: int = 1024, ssidref: int = 0,
                  handle: Optional[bytes] = None, gic_version: int = ...,
                  tee_type: int = ..., nr_spis: int = 0, grant_version: int = 1,
-                 cpupool_id: int = 0) -> int: ...
+                 cpupool_id: int = 0, sve_vl: int = 0, altp2m: int = 0,
+                 out: Optional[dict] = None) -> int:
+    """sve_vl (Xen 4.18+) and altp2m (4.19+) raise ValueError on a release without
+    them; from 4.22 domid 0 is sent as DOMID_ANY."""
 def destroydomain(domid: int) -> None: ...
 def pausedomain(domid: int) -> None: ...
 def unpausedomain(domid: int) -> None: ...

@@ -27,6 +27,8 @@ const modxen_release_t modxen_releases[] = { MODXEN_RELEASES(ROW) };
 #undef ROW
 const size_t modxen_nreleases = sizeof(modxen_releases) / sizeof(modxen_releases[0]);
 
+const modxen_release_t *modxen_running;
+
 const modxen_release_t *modxen_release(unsigned major, unsigned minor) {
     for (size_t i = 0; i < modxen_nreleases; i++) {
         if (modxen_releases[i].major == major && modxen_releases[i].minor == minor) {

@@ -61,4 +61,9 @@ extern const size_t modxen_nreleases;
 // The row for major.minor, or NULL.
 const modxen_release_t *modxen_release(unsigned major, unsigned minor);
 
+// The release the binding found at start-up (NULL before that, or when the
+// hypervisor is of a release outside the table). Backends that issue their
+// own domctls (zephyr.c) take the interface version from here.
+extern const modxen_release_t *modxen_running;
+
 #endif // MODXEN_ABI_H

@@ -206,6 +206,7 @@ static void abi_detect(void) {
     abi_major = (v >> 16) & 0xffff;
     abi_minor = v & 0xffff;
     abi_row = modxen_release(abi_major, abi_minor);
+    modxen_running = abi_row;
     if (abi_row == NULL) {
         abi_domctl_seen = probe_domctl_version();
     }
@@ -1747,7 +1748,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     C(GUEST_TIMER_VIRT_PPI), C(GUEST_TIMER_PHYS_S_PPI), C(GUEST_TIMER_PHYS_NS_PPI),
     C(GUEST_EVTCHN_PPI), C(GUEST_VPL011_SPI), C(GUEST_MAX_VCPUS), C(GUEST_PHANDLE_GIC),
     C(DT_IRQ_TYPE_EDGE_RISING), C(DT_IRQ_TYPE_LEVEL_HIGH), C(DT_IRQ_TYPE_LEVEL_LOW),
-    C(XEN_DOMCTL_INTERFACE_VERSION), C(XEN_SYSCTL_INTERFACE_VERSION),
+
 };
 #undef C
 static MP_DEFINE_CONST_DICT(mp_module_xen_globals, mp_module_xen_globals_table);

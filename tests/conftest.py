@@ -63,3 +63,37 @@ def firmware():
 @pytest.fixture(scope="session")
 def mp(firmware):
     return firmware
+
+
+# ---- Xen releases on the sim -------------------------------------------------
+# The sim acts as the release MODXEN_SIM_XEN names (its interface versions,
+# layouts and behaviour). These test files run once per release; the rest of
+# the suite runs on the sim's default (4.17). A new release is a row in
+# modxen/abi.c, one in modxen/backends/sim_release.c, and its name here.
+SIM_RELEASES = ("4.17", "4.18", "4.20", "4.21", "4.22")
+ON_EVERY_RELEASE = (
+    "tests/domain/test_domain_create.py",     # domain_create and the lifecycle
+    "tests/domain/test_domain_pipeline.py",
+    "tests/host/test_sim_domain.py",          # the domain domctls
+    "tests/xenstore/test_ring.py",            # introduce, release, rings
+    "tests/host/test_releases.py",
+)
+
+
+def _on_every_release(path):
+    rel = Path(str(path)).resolve().relative_to(ROOT).as_posix()
+    return rel in ON_EVERY_RELEASE
+
+
+def pytest_generate_tests(metafunc):
+    if _on_every_release(metafunc.definition.fspath) and "xen_release" not in metafunc.fixturenames:
+        metafunc.fixturenames.append("xen_release")
+    if "xen_release" in metafunc.fixturenames:
+        metafunc.parametrize("xen_release", SIM_RELEASES, indirect=True, ids=lambda r: "xen" + r)
+
+
+@pytest.fixture
+def xen_release(request, monkeypatch):
+    """The release the sim acts as for this test (MODXEN_SIM_XEN)."""
+    monkeypatch.setenv("MODXEN_SIM_XEN", request.param)
+    return request.param

@@ -295,6 +295,7 @@ static const char *const default_labels[] = {
     X(DOMCTL_test_assign_device, "domctl.test_assign_device") \
     X(DOMCTL_cacheflush, "domctl.cacheflush") \
     X(DOMCTL_subscribe, "domctl.subscribe") \
+    X(DOMCTL_get_domain_state, "domctl.get_domain_state") \
     X(DOMCTL_other, "domctl.other") \
     X(SYSCTL_physinfo, "sysctl.physinfo") \
     X(SYSCTL_getdomaininfolist, "sysctl.getdomaininfolist") \
@@ -1427,6 +1428,8 @@ static int domctl_name(uint32_t cmd) {
         D(memory_mapping) D(bind_pt_irq) D(unbind_pt_irq) D(assign_device) D(deassign_device)
         D(test_assign_device) D(cacheflush) D(subscribe)
         #undef D
+        case 90:    // XEN_DOMCTL_get_domain_state (4.21), unknown to 4.17's headers
+            return N_DOMCTL_get_domain_state;
         default:
             return N_DOMCTL_other;
     }

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "xenhv.h"
+#include "abi.h"
 #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
 #include <zephyr/xen/public/errno.h>
 #else
@@ -361,10 +362,13 @@ static void window_point(const window_t *w, bool junk) {
 // Xen refuses for want of it, and a second shortfall is an error (never a
 // loop: Xen does not populate frames dom0 never owned).
 static int dom0_max_pages_raise(uint32_t n) {
+    if (modxen_running == NULL) {
+        return -XEN_EOPNOTSUPP;     // a release the binding refused
+    }
     struct xen_domctl op;
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_getdomaininfo;
-    op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op.interface_version = modxen_running->domctl;
     op.domain = 0;
     int rc = HYPERVISOR_domctl(&op);
     if (rc < 0) {
@@ -373,7 +377,7 @@ static int dom0_max_pages_raise(uint32_t n) {
     uint64_t max = op.u.getdomaininfo.max_pages;
     memset(&op, 0, sizeof(op));
     op.cmd = XEN_DOMCTL_max_mem;
-    op.interface_version = XEN_DOMCTL_INTERFACE_VERSION;
+    op.interface_version = modxen_running->domctl;
     op.domain = 0;
     op.u.max_mem.max_memkb = (max + n) * (PG / 1024);
     return HYPERVISOR_domctl(&op);

@@ -97,6 +97,7 @@ def console(name_or_domid):
 
 def info():
     v = _xen.version()
+    a = _xen.abi()
     p = _xen.physinfo()
     lines = (
         ("xen_version", "%d.%d%s" % v),
@@ -105,7 +106,9 @@ def info():
         ("cpu_mhz", p["cpu_khz"] // 1000),
         ("total_memory", p["total_pages"] * 4 // 1024),
         ("free_memory", p["free_pages"] * 4 // 1024),
-        ("xen_domctl_interface", hex(_xen.XEN_DOMCTL_INTERFACE_VERSION)),
+        ("xen_release", "%s (verified on %s)" % (a["release"], "real Xen" if a["verified"] == "real" else "the sim")),
+        ("xen_domctl_interface", hex(a["domctl"])),
+        ("xen_sysctl_interface", hex(a["sysctl"])),
         ("domains", len(_xen.domain_list())),
         ("built_here", len(lifecycle._registry)),
     )

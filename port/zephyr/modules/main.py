@@ -11,12 +11,14 @@ _path = list(sys.path)
 
 
 def _check_abi():
-    # A domctl interface the hypervisor does not speak is refused (EACCES).
+    # A Xen release this firmware does not speak is named now, once, not
+    # found later as an EACCES from some domctl. The REPL still starts.
     try:
-        _xen.getdomaininfo(0)
+        _xen.abi()
+        return True
     except OSError as e:
-        print("modxen: domctl refused (%s): this firmware speaks domctl 0x%x" % (
-            e, _xen.XEN_DOMCTL_INTERFACE_VERSION))
+        print("modxen: %s; dom0 services and the boot policy are not started" % e.args[-1])
+        return False
 
 
 def _boot():
@@ -61,7 +63,7 @@ def _soft_reset():
             del sys.modules[name]
 
 
-_check_abi()
 _mount_images()
-_boot()
+if _check_abi():
+    _boot()
 _xenboard.repl_run(_soft_reset)
