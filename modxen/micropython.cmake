@@ -5,6 +5,11 @@ add_library(usermod_xen INTERFACE)
 target_sources(usermod_xen INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/modxen.c
     ${CMAKE_CURRENT_LIST_DIR}/abi.c
+    ${CMAKE_CURRENT_LIST_DIR}/domctl.c
+    ${CMAKE_CURRENT_LIST_DIR}/sysctl.c
+    ${CMAKE_CURRENT_LIST_DIR}/memory.c
+    ${CMAKE_CURRENT_LIST_DIR}/evtchn.c
+    ${CMAKE_CURRENT_LIST_DIR}/flask.c
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
     # the board's REPL: console input and a soft reset that keeps dom0 services
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr_console.c

@@ -4,7 +4,7 @@
 MODXEN_DIR := $(USERMOD_DIR)
 MODXEN_BACKEND ?= sim
 
-SRC_USERMOD_C += $(MODXEN_DIR)/modxen.c $(MODXEN_DIR)/abi.c
+SRC_USERMOD_C += $(addprefix $(MODXEN_DIR)/,modxen.c abi.c domctl.c sysctl.c memory.c evtchn.c flask.c)
 MODXEN_BACKEND_SRC ?= $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
 SRC_USERMOD_C += $(MODXEN_BACKEND_SRC)
 CFLAGS_USERMOD += -I$(MODXEN_DIR) -DMODXEN_BACKEND_$(shell echo $(MODXEN_BACKEND) | tr a-z A-Z)=1

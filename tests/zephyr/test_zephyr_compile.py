@@ -112,7 +112,7 @@ def mpy_flags(inc, defs, gen):
             "-DMICROPY_ROM_TEXT_COMPRESSION=0"]
 
 
-C_SOURCES = ["modxen.c", "abi.c", "ring.c", "xsframe.c", "repl.c", "backends/zephyr_console.c"]
+C_SOURCES = ["modxen.c", "abi.c", "domctl.c", "sysctl.c", "memory.c", "evtchn.c", "flask.c", "ring.c", "xsframe.c", "repl.c", "backends/zephyr_console.c"]
 
 
 def generate_headers(cross, flags, gen):
