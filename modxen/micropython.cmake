@@ -11,6 +11,7 @@ target_sources(usermod_xen INTERFACE
     ${CMAKE_CURRENT_LIST_DIR}/evtchn.c
     ${CMAKE_CURRENT_LIST_DIR}/flask.c
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr.c
+    ${CMAKE_CURRENT_LIST_DIR}/backends/xen_dtb.c
     # the board's REPL: console input and a soft reset that keeps dom0 services
     ${CMAKE_CURRENT_LIST_DIR}/backends/zephyr_console.c
     ${CMAKE_CURRENT_LIST_DIR}/repl.c

@@ -5,10 +5,11 @@
 //                are three-instruction stubs of our own below
 //   guest frames XENMEM_add_to_physmap_batch, XENMAPSPACE_gmfn_foreign, into
 //                Xen's extended regions (the hypervisor node of the device
-//                tree, reg entries after the grant table) mapped into
-//                Zephyr's address space; without an extended region, into
-//                dom0 pages taken from Zephyr's heap and handed back to Xen
-//                for as long as the mapping lives
+//                tree Xen wrote for dom0 this boot, reg entries after the
+//                grant table; read with xen_dtb.c) mapped into Zephyr's
+//                address space; without an extended region, into dom0
+//                pages taken from Zephyr's heap and handed back to Xen for
+//                as long as the mapping lives
 //   events       Zephyr's event-channel driver: its ISR calls our callback,
 //                which masks the port, calls modxen_upcall() and wakes the
 //                interpreter (mp_hal_signal_event)
@@ -26,6 +27,7 @@
 
 #include "xenhv.h"
 #include "abi.h"
+#include "xen_dtb.h"
 #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
 #include <zephyr/xen/public/errno.h>
 #else
@@ -35,6 +37,9 @@
 #include <zephyr/kernel.h>
 #include <zephyr/devicetree.h>
 #include <zephyr/kernel/internal/mm.h>
+#include <zephyr/init.h>
+#include <zephyr/sys/printk.h>
+#include <zephyr/linker/linker-defs.h>
 #include <zephyr/arch/arm64/hypercall.h>
 #include <zephyr/xen/events.h>
 #include <zephyr/xen/memory.h>
@@ -148,29 +153,112 @@ typedef struct {
     uint8_t *va;     // Zephyr's mapping of the whole region
 } region_t;
 
+// The extended regions Xen gave dom0 this boot, as Xen wrote them into the
+// device tree it hands dom0 (the hypervisor node's reg[1..]; reg[0] is the
+// grant table). Xen computes them per boot and release (4.17 and 4.20 differ
+// under the same QEMU board), so a build-time copy would go stale.
+//
+// Zephyr's reset code reuses x0, the register that carries the blob's
+// address, but Xen puts the blob in one of a few places: 2 MiB-aligned in
+// dom0's first RAM bank, at +128 MiB, at the top, or just below the kernel
+// (xen/arch/arm/kernel.c, place_modules()). Once, at boot (POST_KERNEL, before
+// anything could reuse that memory), the 2 MiB boundaries of the RAM bank
+// above Zephyr's image are looked at, top down; xen_dtb.c checks every byte
+// it reads. Without a blob, a build-time hypervisor node's extended regions
+// are used if the board has any, else guest frames go into heap pages.
+#define MODXEN_MAX_REGIONS 3
+#define DTB_ALIGN (2ull << 20)
+
+static region_t regions[MODXEN_MAX_REGIONS + 1];
+static size_t nregions;
+#define NREGIONS nregions
+static const char *regions_from = "none: guest frames go into dom0 heap pages";
+
 #if DT_HAS_COMPAT_STATUS_OKAY(xen_xen)
 #define XEN_NODE DT_INST(0, xen_xen)
 #define XEN_NREGS DT_NUM_REGS(XEN_NODE)
-#define REGION(i) { DT_REG_ADDR_BY_IDX(XEN_NODE, i), DT_REG_SIZE_BY_IDX(XEN_NODE, i) / PG, NULL }
-#else
-#define XEN_NREGS 0
-#endif
-
-// reg[0] of the hypervisor node is the grant table; the extended regions
-// follow (up to three are used).
-static region_t regions[] = {
+#define BUILD_REGION(i) { DT_REG_ADDR_BY_IDX(XEN_NODE, i), DT_REG_SIZE_BY_IDX(XEN_NODE, i) / PG, NULL }
+static const region_t build_regions[] = {
     #if XEN_NREGS > 1
-    REGION(1),
+    BUILD_REGION(1),
     #endif
     #if XEN_NREGS > 2
-    REGION(2),
+    BUILD_REGION(2),
     #endif
     #if XEN_NREGS > 3
-    REGION(3),
+    BUILD_REGION(3),
     #endif
-    { 0, 0, NULL },   // keeps the array non-empty; not a region
+    { 0, 0, NULL },
 };
-#define NREGIONS (sizeof(regions) / sizeof(regions[0]) - 1)
+#define N_BUILD_REGIONS (sizeof(build_regions) / sizeof(build_regions[0]) - 1)
+#else
+static const region_t build_regions[] = { { 0, 0, NULL } };
+#define N_BUILD_REGIONS 0
+#endif
+
+// The device tree Xen wrote at `at` (physical), if there is one there.
+static int regions_from_dtb(uint64_t at) {
+    uint8_t *va = NULL;
+    k_mem_map_phys_bare(&va, (uintptr_t)at, PG, K_MEM_CACHE_WB);
+    if (va == NULL) {
+        return -1;
+    }
+    size_t total = xen_dtb_size(va, PG);
+    k_mem_unmap_phys_bare(va, PG);
+    if (total == 0) {
+        return -1;
+    }
+    size_t len = (total + PG - 1) & ~(size_t)(PG - 1);
+    va = NULL;
+    k_mem_map_phys_bare(&va, (uintptr_t)at, len, K_MEM_CACHE_WB);
+    if (va == NULL) {
+        return -1;
+    }
+    uint64_t regs[1 + MODXEN_MAX_REGIONS][2];
+    int n = xen_dtb_hypervisor_regs(va, total, regs, 1 + MODXEN_MAX_REGIONS);
+    k_mem_unmap_phys_bare(va, len);
+    if (n < 0) {
+        return -1;
+    }
+    for (int i = 1; i < n; i++) {
+        regions[nregions].base = regs[i][0];
+        regions[nregions].pages = regs[i][1] / PG;
+        regions[nregions].va = NULL;
+        nregions++;
+    }
+    return 0;
+}
+
+static int find_regions(void) {
+    bool found = false;
+    const uint64_t ram = DT_REG_ADDR(DT_CHOSEN(zephyr_sram));
+    const uint64_t ram_end = ram + DT_REG_SIZE(DT_CHOSEN(zephyr_sram));
+    const uint64_t floor = ((uint64_t)K_MEM_PHYS_ADDR((uintptr_t)_end) + DTB_ALIGN - 1) & ~(DTB_ALIGN - 1);
+    for (uint64_t at = (ram_end - 1) & ~(DTB_ALIGN - 1); at >= floor && at >= ram; at -= DTB_ALIGN) {
+        if (regions_from_dtb(at) == 0) {
+            regions_from = "Xen's device tree";
+            found = true;
+            break;
+        }
+        if (at < DTB_ALIGN) {
+            break;
+        }
+    }
+    if (!found && N_BUILD_REGIONS > 0) {
+        for (size_t i = 0; i < N_BUILD_REGIONS; i++) {
+            regions[nregions++] = build_regions[i];
+        }
+        regions_from = "the build's device tree (Xen's was not found)";
+    }
+    printk("modxen: extended regions from %s:", regions_from);
+    for (size_t i = 0; i < nregions; i++) {
+        printk(" 0x%llx+0x%llx", (unsigned long long)regions[i].base,
+            (unsigned long long)regions[i].pages * PG);
+    }
+    printk("\n");
+    return 0;
+}
+SYS_INIT(find_regions, POST_KERNEL, 0);
 
 // Allocation map of the extended regions: one bit per page, next fit. The
 // map covers MODXEN_REGION_MAP_PAGES pages of all regions together (64 MiB

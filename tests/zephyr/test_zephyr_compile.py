@@ -87,6 +87,7 @@ def test_backend_compiles_and_stubs_are_xen_abi(cross, layout, tmp_path):
     obj = tmp_path / "zephyr.o"
     run([cross, *WARN, *defs, "-I", ROOT / "modxen", "-I", inc, "-I", DECLS,
          "-c", "-o", obj, ROOT / "modxen" / "backends" / "zephyr.c"])
+    run([cross, *WARN, "-c", "-o", tmp_path / "xen_dtb.o", ROOT / "modxen" / "backends" / "xen_dtb.c"])
     syms = run([CROSS + "nm", "--defined-only", obj])
     for s in XENHV:
         assert re.search(r" [TDRB] %s$" % s, syms, re.M), "backend does not define " + s
@@ -150,7 +151,7 @@ def test_binding_compiles_for_the_zephyr_backend(cross, layout, tmp_path):
     qstrs = generate_headers(cross, flags, gen)
     assert "zephyr" in qstrs and "_xenboard" in qstrs   # BACKEND, the board module
     objs = []
-    for src in C_SOURCES + ["backends/zephyr.c"]:
+    for src in C_SOURCES + ["backends/zephyr.c", "backends/xen_dtb.c"]:
         o = tmp_path / (Path(src).stem + ".o")
         run([cross, *WARN, "-Wno-sign-compare", *flags, "-c", "-o", o, ROOT / "modxen" / src])
         objs.append(o)
@@ -164,5 +165,7 @@ def test_binding_compiles_for_the_zephyr_backend(cross, layout, tmp_path):
     zephyr_api = {s for s in undef if s.startswith(("HYPERVISOR_", "xendom_", "k_"))
                   or s.endswith("_event_channel") or s == "get_missed_events"}
     assert {"HYPERVISOR_domctl", "HYPERVISOR_memory_op", "xendom_add_to_physmap_batch",
-            "bind_event_channel"} <= zephyr_api, sorted(zephyr_api)
+            "bind_event_channel", "k_mem_map_phys_bare", "k_mem_unmap_phys_bare"} <= zephyr_api, sorted(zephyr_api)
+    # The extended regions are read from Xen's device tree at boot.
+    assert "xen_dtb_hypervisor_regs" not in undef and "_end" in undef
     assert "__real_uart_console_in_debug_hook_install" in undef
