@@ -299,11 +299,39 @@ class Console:
             self._viewer = None
             micropython.kbd_intr(3)
 
+    def carry(self, data):
+        """Put `data` into the backlog as if the guest had written it, for
+        read() and history() only (no log file, callbacks or viewer): what a
+        restarted domain's console starts with."""
+        self._deliver_backlog(bytes(data))
+
+    def _deliver_backlog(self, data):
+        bl = self._bl
+        size = len(bl)
+        for i in range(0, len(data), size):
+            chunk = data[i:i + size]
+            pos = self._pos
+            n = min(len(chunk), size - pos)
+            bl[pos:pos + n] = chunk[:n]
+            bl[:len(chunk) - n] = chunk[n:]
+            self._pos = (pos + len(chunk)) % size
+            self.total += len(chunk)
+
+    def save(self, path):
+        """Append the backlog (the newest output) to the file `path`."""
+        with open(path, "ab") as f:
+            f.write(self.history())
+
     def close(self):
-        """Stop serving: close the event channel and unmap the page
-        (idempotent). The backlog stays readable."""
+        """Stop serving: drain the ring one last time (a guest's last words
+        before it died are still in it), then close the event channel and
+        unmap the page (idempotent). The backlog stays readable."""
         if self.closed:
             return
+        try:
+            self.service()
+        except Exception as e:
+            log("domain %d: final drain failed: %r" % (self.domid, e))
         self.closed = True
         self._viewer = None
         if _consoles.get(self.domid) is self:

@@ -85,8 +85,19 @@ def reboot(name_or_domid):
 
 
 def console(name_or_domid):
-    """Attach to a guest's console: its backlog, then live; Ctrl-] detaches."""
-    d = _find(name_or_domid)
+    """Attach to a guest's console: its backlog, then live; Ctrl-] detaches.
+    A domain that is gone has its last output replayed, with a note."""
+    try:
+        d = _find(name_or_domid)
+    except ValueError:
+        d = lifecycle.dead(name_or_domid)
+        if d is None or d.console is None:
+            raise
+        import sys
+        sys.stdout.write("[domain %s (%d) is dead; its last output:]\n" % (d.name, d.domid))
+        sys.stdout.buffer.write(d.console.history())
+        sys.stdout.write("\n[end of domain %s's console]\n" % d.name)
+        return
     from xen import console as _console
     try:
         c = _console.get(d.domid)

@@ -8,6 +8,11 @@ from xen.domain import builder
 # domid -> Domain, for the domains built here
 _registry = {}
 _services = [None]
+# The newest torn-down domains, oldest first: their consoles stay readable
+# (Domain.console.read()/history(), xl.console(name)). At most DEAD_KEEP
+# (xen.start(dead_consoles=N) sets it).
+_dead = []
+DEAD_KEEP = 8
 
 SHUTDOWN_REASONS = {}
 
@@ -46,6 +51,7 @@ class Domain:
         self.preserved = False
         self.source = None      # what domain_create was given (for restarts)
         self.closing = False
+        self.dead = False       # torn down; .console keeps its last output
 
     def __repr__(self):
         return "<Domain %d %s>" % (self.domid, self.name)
@@ -223,9 +229,31 @@ def teardown(dom):
         except Exception as e:
             errors.append(e)
     _registry.pop(dom.domid, None)
-    dom.console = None
+    _bury(dom)
     if errors:
         raise errors[0]
+
+
+def _bury(dom):
+    """Keep a torn-down domain (for its console), within the bound."""
+    dom.dead = True
+    if dom.console is None:
+        return
+    svc = _services[0]
+    keep = svc.options.get("dead_consoles", DEAD_KEEP) if svc is not None else DEAD_KEEP
+    if dom in _dead:
+        _dead.remove(dom)
+    _dead.append(dom)
+    while len(_dead) > keep:
+        _dead.pop(0)
+
+
+def dead(name_or_domid):
+    """The newest torn-down domain of that name or id, or None."""
+    for d in reversed(_dead):
+        if d.name == name_or_domid or d.domid == name_or_domid:
+            return d
+    return None
 
 
 def _destroy_quiet(domid):
@@ -287,15 +315,38 @@ def on_exception():
         reason = _reasons().get(i["shutdown_reason"], "crash")
         if reason == "suspend":
             continue
+        if dom.console is not None:
+            dom.console.service()       # what it printed last, before anything goes
+            if reason in ("crash", "watchdog"):
+                _crash_log(dom)
         key = {"poweroff": "on_poweroff", "reboot": "on_reboot"}.get(reason, "on_crash")
         action = dom.cfg[key] if dom.cfg else "destroy"
         try:
-            _apply(dom, action)
+            _apply(dom, action, reason)
         except Exception as e:
             print("xen: %s of %s after %s failed: %s" % (action, dom.name, reason, builder.describe(e)))
 
 
-def _apply(dom, action):
+def _crash_log(dom):
+    # The crash output in the domain's log file, before the domain goes: the
+    # console's own log has it already when logdir is set; otherwise the
+    # backlog is written to crash_logdir (default /flash on a board).
+    c = dom.console
+    if c._log is not None:
+        return
+    svc = _services[0]
+    d = svc.options.get("crash_logdir") if svc is not None else None
+    if d is None and _xen.BACKEND == "zephyr":
+        d = "/flash"
+    if d is None:
+        return
+    try:
+        c.save("%s/console-%d.log" % (d, dom.domid))
+    except OSError as e:
+        print("xen: crash log of %s not written: %s" % (dom.name, builder.describe(e)))
+
+
+def _apply(dom, action, reason=None):
     if action == "preserve":
         dom.preserved = True
         return
@@ -311,5 +362,10 @@ def _apply(dom, action):
         return
     teardown(dom)
     if action == "restart":
-        new = create(dom.source)
+        # paused until the old output is carried over, so it comes first
+        new = create(dom.source, paused=True)
+        if new.console is not None and dom.console is not None:
+            new.console.carry(dom.console.history() + b"\n--- %s: domain %d %s; restarted as domain %d ---\n"
+                              % (new.name.encode(), dom.domid, (reason or "shutdown").encode(), new.domid))
+        new.unpause()
         print("xen: %s restarted as domain %d" % (new.name, new.domid))
