@@ -164,6 +164,26 @@ R = config.parse(t)""")
     ('name = "a"\ninit_seclabel = "x:y:z"\n', 2, "init_seclabel: needs seclabel"),
     ('name = "a"\ndepends_on = "a"\n', 2, "depends_on: a domain cannot depend on itself"),
     ('name = "a"\nmax_grant_frames = 0\n', 2, "max_grant_frames: 0 out of range"),
+    # whatever a value holds, the error names the setting (issue 13)
+    ('name = "a"\nmemory = 6\x004\n', 2, "memory: unexpected character '\\x00'"),
+    ('name = "a"\nmemory = 1_0\n', 2, "memory: bad number '1_0'"),
+    ('name = "a"\nextra = "x\\x00y"\n', 2, "extra: contains a NUL byte"),
+    ('name = "a"\ndisk = [ "/img,xvda\\0001,w" ]\n', 2, "disk: contains a NUL byte"),
+    ('name = "a"\ndisk = [ "/img,xv,w" ]\n', 2, "disk: vdev 'xv': not an xvd, sd or hd name"),
+    ('name = "a"\ndisk = [ "/img,xvda99999999999,w" ]\n', 2, "disk: vdev 'xvda99999999999'"),
+    ('name = "a"\ndisk = [ "/a,xvda,w",\n  "/b,51712,r" ]\n', 2, "disk: vdev 51712 is the same device as xvda"),
+    ('name = "a"\nvif = [ "devid=1", "bridge=b,devid=1" ]\n', 2, "vif: devid 1 used twice"),
+    ('name = "a"\nvif = [ "mtu=1_500" ]\n', 2, "vif: vif mtu must be a number in 68..65535"),
+    ('name = "a"\nvif = [ "mac=+1:16:3e:00:00:01" ]\n', 2, "vif: bad mac"),
+    ('name = "a"\nvif = [ "backend=a" ]\n', 2, "vif: backend 'a': a domain cannot depend on itself"),
+    ('name = "a"\niomem = [ "-1,1" ]\n', 2, "iomem: expected 'START,NUM[@GFN]' in hex"),
+    ('name = "a"\niomem = [ "fffffffffffff,2" ]\n', 2, "iomem: page range beyond 2^52 frames"),
+    ('name = "a"\nuuid = "3f2504e0-4f89-41d3-9a0c-0305e82c_301"\n', 2, "uuid: not a UUID"),
+    ('name = "Domain-0"\n', 1, "name: 'Domain-0' is the control domain's own name"),
+    ('name = "a"\nroot = "%s"\nextra = "%s"\n' % ("r" * 2000, "e" * 100), 3,
+     "extra: the command line root=<root> <extra> is longer than 2047 characters"),
+    ('name = "a"\nmemory = 64 @\n', 2, "memory: unexpected character '@'"),
+    ('name = "a"\nvif = [ "bridge=b",\n  @ ]\n', 3, "vif: unexpected character '@'"),
 ])
 def test_file_errors(dmp, tmp_path, text, line, needle):
     p = tmp_path / "bad.cfg"
@@ -176,11 +196,35 @@ def test_file_errors(dmp, tmp_path, text, line, needle):
     assert needle in msg, msg
 
 
+def test_not_utf8(dmp, tmp_path):
+    # bytes that are not UTF-8 name the line and the setting; in a comment they are ignored
+    p = tmp_path / "bytes.cfg"
+    p.write_bytes(b'name = "a"  # caf\xe9\nkernel = "Image"\nextra = "caf\xe9"\n')
+    r = dmp.j("from xen.domain import config\ntry:\n config.load(%r)\n R = None\n"
+              "except config.ConfigError as e:\n R = [str(e), e.key, e.line, e.fname]" % str(p))
+    assert r == [str(p) + ':3: extra: not UTF-8 text', "extra", 3, str(p)]
+
+
+def test_error_without_a_setting_says_so(dmp, tmp_path):
+    p = tmp_path / "e.cfg"
+    p.write_text('name = "a"\n\n@ = 1\n')
+    r = dmp.j("from xen.domain import config\ntry:\n config.load(%r)\n R = None\n"
+              "except config.ConfigError as e:\n R = [str(e), e.key, e.line]" % str(p))
+    assert r == [str(p) + ":3: unexpected character '@' (where a setting name should start)", None, 3]
+
+
+def test_dom0_is_always_running(dmp):
+    r = dmp.j("from xen.domain import config\n"
+              "R = config.validate({'name': 'g', 'kernel': 'k', 'depends_on': ['Domain-0', 'drv'],"
+              " 'disk': ['/a,xvda,w,backend=Domain-0']})['depends_on']")
+    assert r == ["drv"]
+
+
 def test_missing_required(dmp, tmp_path):
     p = tmp_path / "nokernel.cfg"
     p.write_text('name = "a"\n')
     name, msg = dmp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
-    assert name == "ConfigError" and "kernel: required setting missing" in msg
+    assert name == "ConfigError" and msg == str(p) + ": kernel: required setting missing"
     name, msg = dmp.exc("from xen.domain import config\nconfig.validate({'kernel': 'x'})")
     assert msg == "name: required setting missing"
     name, msg = dmp.exc("from xen.domain import config\nconfig.load('/nonexistent/x.cfg')")

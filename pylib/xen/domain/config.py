@@ -3,7 +3,8 @@
 
 
 class ConfigError(ValueError):
-    # .key: the offending key (or None), .line: 1-based line in the file (or None)
+    # .key: the offending key (or None), .line: 1-based line in the file (or
+    # None), .fname: the file (None for a dict)
     def __init__(self, msg, key=None, line=None, fname=None):
         where = ""
         if fname is not None:
@@ -18,6 +19,7 @@ class ConfigError(ValueError):
         super().__init__(where + msg)
         self.key = key
         self.line = line
+        self.fname = fname
 
 
 # ---------------------------------------------------------------- parser
@@ -26,16 +28,47 @@ _IDCH = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_"
 _ESC = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "a": "\a", "b": "\b", "f": "\f", "v": "\v"}
 
 
+_HEX = "0123456789abcdefABCDEF"
+
+
+def _digits(s, base):
+    # int(s, base) for a non-empty string of plain ASCII digits only (int()
+    # itself takes signs, spaces and underscores), else None
+    if not s:
+        return None
+    ok = _HEX[:base] if base <= 10 else _HEX
+    for c in s:
+        if c not in ok:
+            return None
+    try:
+        return int(s, base)
+    except (ValueError, OverflowError):  # OverflowError: a board without long ints
+        return None
+
+
 def _number(s):
     # strtol(s, 0) as xl does: 0x.. hex, 0.. octal, else decimal
+    if len(s) > 2 and s[1] in "xX" and s[0] == "0":
+        return _digits(s[2:], 16)
+    if len(s) > 1 and s[0] == "0":
+        return _digits(s[1:], 8)
+    return _digits(s, 10)
+
+
+def _decode(raw):
+    # a line of the file as str; a line that is not UTF-8 becomes
+    # (the text before its first bad byte, False)
     try:
-        if len(s) > 2 and s[1] in "xX" and s[0] == "0":
-            return int(s[2:], 16)
-        if len(s) > 1 and s[0] == "0":
-            return int(s[1:], 8)
-        return int(s, 10)
-    except ValueError:
-        return None
+        return raw.decode()
+    except UnicodeError:
+        good = 0
+        for j in range(1, len(raw) + 1):
+            try:
+                raw[:j].decode()
+                good = j
+            except UnicodeError:
+                pass
+        return (raw[:good].decode(), False)
 
 
 def _lines(text):
@@ -53,11 +86,17 @@ def _tokens(src, err):
     line = 0
     for text in src:
         line += 1
+        if isinstance(text, bytes):
+            text = _decode(text)
+        utf8 = True
+        if isinstance(text, tuple):
+            text, utf8 = text
         i = 0
         n = len(text)
         while i < n:
             c = text[i]
             if c == "\n" or c == "#":
+                utf8 = True  # the bad bytes are in a comment
                 break
             elif c in " \t\r\f\v":
                 i += 1
@@ -72,7 +111,7 @@ def _tokens(src, err):
                 buf = []
                 while True:
                     if i >= n or text[i] == "\n":
-                        raise err("unterminated string", line)
+                        raise err("unterminated string" if utf8 else "not UTF-8 text", line)
                     ch = text[i]
                     if ch == c:
                         i += 1
@@ -118,16 +157,24 @@ def _tokens(src, err):
                 i = j
             else:
                 raise err("unexpected character " + repr(c), line)
+        if not utf8:
+            raise err("not UTF-8 text", line)
         yield ("nl", None, line)
     yield ("eof", None, line)
 
 
 def parse(text, fname=None):
-    # xl.cfg text (a str, or an iterable of lines such as an open file) ->
-    # (dict of raw values, dict key -> line).  Values are int, str or list of
-    # int/str.  A later `key = v` replaces an earlier one, `key += v` appends
-    # (lists) or concatenates (strings), as xl does.
+    # xl.cfg text (a str, or an iterable of lines such as an open file, str or
+    # bytes) -> (dict of raw values, dict key -> line).  Values are int, str or
+    # list of int/str.  A later `key = v` replaces an earlier one, `key += v`
+    # appends (lists) or concatenates (strings), as xl does.  Every error
+    # names the line and, from the setting's name on, the setting.
+    cur = [None]  # the setting being read
+
     def err(msg, line, key=None):
+        key = key or cur[0]
+        if key is None:
+            msg += " (where a setting name should start)"
         return ConfigError(msg, key, line, fname)
 
     toks = _tokens(_lines(text) if isinstance(text, str) else text, err)
@@ -141,11 +188,11 @@ def parse(text, fname=None):
             continue
         if kind != "id":
             raise err("expected a setting name", line)
-        key = val
+        key = cur[0] = val
         kline = line
         kind, _, line = next(toks)
         if kind not in ("=", "+="):
-            raise err("expected '=' after the name", line, key)
+            raise err("expected '=' after the name", line)
         append = kind == "+="
         kind, val, line = next(toks)
         if kind == "[":
@@ -163,9 +210,9 @@ def parse(text, fname=None):
                 elif not want_item and kind == ",":
                     want_item = True
                 else:
-                    raise err("bad list", line, key)
+                    raise err("bad list", line)
         elif kind not in ("str", "num"):
-            raise err("expected a value", line, key)
+            raise err("expected a value", line)
         if append and key in out:
             old = out[key]
             if isinstance(old, list):
@@ -174,19 +221,20 @@ def parse(text, fname=None):
             elif isinstance(old, str) and isinstance(val, str):
                 val = old + val
             else:
-                raise err("'+=' needs a list or string", line, key)
+                raise err("'+=' needs a list or string", line)
         out[key] = val
         lines[key] = kline
         tok = next(toks)
         if tok[0] not in ("nl", ";", "eof"):
-            raise err("expected end of line after the value", tok[2], key)
+            raise err("expected end of line after the value", tok[2])
+        cur[0] = None
     return out, lines
 
 
 def load(path):
     # Read, parse and validate an xl.cfg file.
     try:
-        f = open(path)
+        f = open(path, "rb")  # bytes: a line that is not UTF-8 is an error naming it
     except OSError as e:
         raise ConfigError("cannot read config file (" + str(e) + ")", None, None, path)
     try:
@@ -243,6 +291,7 @@ KEYS = (
 )
 
 _NAMECH = _IDCH + ".-"
+DOM0_NAME = "Domain-0"
 
 
 def _key_error(msg, key, lines, fname):
@@ -272,10 +321,18 @@ def check_name(s):
 
 def _check_uuid(s):
     parts = s.split("-")
-    if [len(p) for p in parts] != [8, 4, 4, 4, 12]:
+    if [len(p) for p in parts] != [8, 4, 4, 4, 12] or [p for p in parts if _digits(p, 16) is None]:
         raise ValueError("not a UUID")
-    for p in parts:
-        int(p, 16)
+
+
+def _str(v):
+    # a string value: every one ends up as a C string (a path, a xenstore
+    # node, a DT property), where a NUL would silently cut it
+    if not isinstance(v, str):
+        raise TypeError
+    if "\x00" in v:
+        raise ValueError("contains a NUL byte")
+    return v
 
 
 def _check_path(s):
@@ -283,17 +340,28 @@ def _check_path(s):
         raise ValueError("device-tree path must start with '/'")
 
 
+MAX_FRAME = 1 << 52  # page frames of a 64-bit physical address space
+
+
+def _hexnum(s):
+    s = s.strip()
+    if s[:2] in ("0x", "0X"):
+        s = s[2:]
+    return _digits(s, 16)
+
+
 def _parse_iomem(s):
     # 'START,NUM[@GFN]', hex page numbers
     start, sep, rest = s.partition(",")
     num, at, gfn = rest.partition("@")
-    try:
-        r = {"start": int(start.strip(), 16), "number": int(num.strip(), 16)}
-        r["gfn"] = int(gfn.strip(), 16) if at else r["start"]
-    except ValueError:
+    r = {"start": _hexnum(start), "number": _hexnum(num)}
+    r["gfn"] = _hexnum(gfn) if at else r["start"]
+    if None in r.values() or not sep:
         raise ValueError("expected 'START,NUM[@GFN]' in hex, got " + repr(s))
-    if not sep or r["number"] < 1:
+    if r["number"] < 1:
         raise ValueError("expected 'START,NUM[@GFN]' with NUM >= 1, got " + repr(s))
+    if r["start"] + r["number"] > MAX_FRAME or r["gfn"] + r["number"] > MAX_FRAME:
+        raise ValueError("page range beyond 2^52 frames in " + repr(s))
     return r
 
 
@@ -317,22 +385,25 @@ def _parse_vif(s):
     for k, v in items:
         if k not in _VIF_KEYS:
             raise ValueError("unknown vif option " + repr(k))
+        if not (isinstance(v, int) and k in _VIF_NUMBERS):
+            _str(v)
         r[k] = v
     mac = r.get("mac")
     if mac is not None:
         o = mac.split(":")
-        try:
-            if len(o) != 6 or [x for x in o if len(x) != 2 or int(x, 16) < 0]:
-                raise ValueError
-        except ValueError:
+        if len(o) != 6 or [x for x in o if len(x) != 2 or _digits(x, 16) is None]:
             raise ValueError("bad mac " + repr(mac))
-    for k in ("mtu", "devid"):
+    for k in _VIF_NUMBERS:
         if k in r:
-            try:
-                r[k] = int(r[k])
-            except (ValueError, TypeError):
-                raise ValueError("vif " + k + " must be a number")
+            lo, hi = _VIF_NUMBERS[k]
+            v = r[k] if isinstance(r[k], int) else _digits(r[k], 10)
+            if v is None or not lo <= v <= hi:
+                raise ValueError("vif " + k + " must be a number in " + str(lo) + ".." + str(hi))
+            r[k] = v
     return r
+
+
+_VIF_NUMBERS = {"mtu": (68, 65535), "devid": (0, 0x7FFFFFFF)}
 
 
 _DISK_KEYS = ("target", "format", "vdev", "access", "devtype", "backend", "backendtype",
@@ -348,8 +419,12 @@ def _parse_disk(s):
     pos = []
     if isinstance(s, dict):
         for k in s:
-            r[k] = s[k]
+            v = s[k]
+            if not isinstance(v, bool):
+                _str(v)
+            r[k] = v
     else:
+        _str(s)
         rest = s
         while rest:
             part, sep, rest = rest.partition(",")
@@ -416,7 +491,43 @@ def _parse_disk(s):
         raise ValueError("unknown backendtype " + repr(r["backendtype"]))
     if not r["target"] and r["devtype"] != "cdrom":
         raise ValueError("disk needs a target")
+    vdev_number(r["vdev"])
     return r
+
+
+def _dec(s):
+    for c in s:
+        if c not in "0123456789":
+            return None
+    return int(s) if s else None
+
+
+def vdev_number(vdev):
+    """Linux's encoding of a virtual disk name (xvda -> 51712), with libxl's
+    limits; ValueError for anything else."""
+    for prefix, major, disks, parts in (("xvd", 202, 1 << 20, 256), ("sd", 8, 16, 16), ("hd", 3, 16, 16)):
+        if vdev.startswith(prefix):
+            rest = vdev[len(prefix):]
+            letters = ""
+            while rest and "a" <= rest[0] <= "z":
+                letters += rest[0]
+                rest = rest[1:]
+            part = _dec(rest) if rest else 0
+            if not letters or part is None or len(letters) > 5:
+                break
+            disk = 0
+            for ch in letters:
+                disk = disk * 26 + (ord(ch) - 96)
+            disk -= 1
+            if disk >= disks or part >= parts:
+                break
+            if disk < 16 and part < 16:
+                return (major << 8) | (disk << 4) | part
+            return (1 << 28) | (disk << 8) | part
+    n = _dec(vdev)
+    if n is not None and n <= 0x7FFFFFFF:
+        return n
+    raise ValueError("vdev %r: not an xvd, sd or hd name (or a device number)" % vdev)
 
 
 def _check_item(kind, lo, hi, v):
@@ -441,8 +552,7 @@ def _check_item(kind, lo, hi, v):
         if not isinstance(v, str):
             raise TypeError
         return _parse_iomem(v)
-    if not isinstance(v, str):
-        raise TypeError
+    _str(v)
     if kind == "p":
         _check_path(v)
     else:  # D
@@ -459,8 +569,7 @@ def _check(kind, lo, hi, v):
             raise ValueError(str(v) + " out of range " + str(lo) + ".." + str(hi))
         return v
     if kind == "s":
-        if not isinstance(v, str):
-            raise TypeError
+        _str(v)
         if not lo <= len(v) <= hi:
             raise ValueError("length must be " + str(lo) + ".." + str(hi))
         return v
@@ -472,7 +581,7 @@ def _check(kind, lo, hi, v):
         return v
     if kind == "f":
         if isinstance(v, str):
-            if not v:
+            if not _str(v):
                 raise ValueError("empty path")
             return v
         if hasattr(v, "readinto") or hasattr(v, "read"):
@@ -483,15 +592,12 @@ def _check(kind, lo, hi, v):
             if not 0 <= v <= 0xFFFFFFFF:
                 raise ValueError("ssidref out of range")
             return v
-        if not isinstance(v, str):
-            raise TypeError
+        _str(v)
         if not lo <= len(v) <= hi:
             raise ValueError("length must be " + str(lo) + ".." + str(hi))
         return v
     if kind == "u":
-        if not isinstance(v, str):
-            raise TypeError
-        _check_uuid(v)
+        _check_uuid(_str(v))
         return v.lower()
     # list kinds: a single item is accepted as a one-item list, as xl does
     if not isinstance(v, (list, tuple)):
@@ -531,6 +637,8 @@ def validate(raw, lines=None, fname=None):
         check_name(cfg["name"])
     except ValueError as e:
         raise _key_error(e.args[0], "name", lines, fname)
+    if cfg["name"] == DOM0_NAME:
+        raise _key_error("'Domain-0' is the control domain's own name", "name", lines, fname)
     if cfg["kernel"] is None:
         raise _key_error("required setting missing", "kernel", lines, fname)
     if cfg["maxmem"] is None:
@@ -548,6 +656,9 @@ def validate(raw, lines=None, fname=None):
         if cfg["extra"]:
             parts.append(cfg["extra"])
         cfg["cmdline"] = " ".join(parts)
+        if len(cfg["cmdline"]) > 2047:
+            raise _key_error("the command line root=<root> <extra> is longer than 2047 characters",
+                             "extra" if cfg["extra"] else "root", lines, fname)
     elif cfg["root"] is not None or cfg["extra"] is not None:
         k = "root" if cfg["root"] is not None else "extra"
         raise _key_error("cannot be combined with cmdline", k, lines, fname)
@@ -555,18 +666,35 @@ def validate(raw, lines=None, fname=None):
         raise _key_error("dtdev needs passthrough enabled", "passthrough", lines, fname)
     if cfg["seclabel"] is None and cfg["init_seclabel"] is not None:
         raise _key_error("needs seclabel as well", "init_seclabel", lines, fname)
-    deps = cfg["depends_on"]
-    for dev in cfg["vif"] + cfg["disk"]:
-        b = dev.get("backend")
-        if b and b not in deps and b != "0" and b != "Domain-0":
-            try:
-                check_name(b)
-            except ValueError as e:
-                k = "vif" if dev in cfg["vif"] else "disk"
-                raise _key_error("backend " + repr(b) + ": " + e.args[0], k, lines, fname)
-            deps.append(b)
+    # the same device twice (what devices.plan numbers them by)
+    seen = {}
+    for i, v in enumerate(cfg["vif"]):
+        devid = v.get("devid", i)
+        if devid in seen:
+            raise _key_error("devid %d used twice" % devid, "vif", lines, fname)
+        seen[devid] = 1
+    seen = {}
+    for d in cfg["disk"]:
+        n = vdev_number(d["vdev"])
+        if n in seen:
+            raise _key_error("vdev %s is the same device as %s" % (d["vdev"], seen[n]), "disk", lines, fname)
+        seen[n] = d["vdev"]
+    # the control domain is always running: nothing to wait for
+    deps = cfg["depends_on"] = [d for d in cfg["depends_on"] if d != DOM0_NAME]
     if cfg["name"] in deps:
         raise _key_error("a domain cannot depend on itself", "depends_on", lines, fname)
+    for k in ("vif", "disk"):
+        for dev in cfg[k]:
+            b = dev.get("backend")
+            if b and b not in deps and b != "0" and b != DOM0_NAME:
+                try:
+                    check_name(b)
+                except ValueError as e:
+                    raise _key_error("backend " + repr(b) + ": " + e.args[0], k, lines, fname)
+                if b == cfg["name"]:
+                    raise _key_error("backend " + repr(b) + ": a domain cannot depend on itself",
+                                     k, lines, fname)
+                deps.append(b)
     return cfg
 
 

@@ -4,6 +4,8 @@
 # backend/<kind>/<guest>/<devid>; both start in XenbusStateInitialising.
 # Which nodes exist is data (the tables below), not code.
 import os
+# xen.domain.config validates every disk's vdev with the same function
+from xen.domain.config import vdev_number  # noqa: F401 (part of this module's API)
 
 INITIALISING = "1"
 
@@ -43,38 +45,6 @@ VBD_NODES = (
     ("removable", "0", "B"),
     ("bootable", "1", "B"),
 )
-
-
-def vdev_number(vdev):
-    """Linux's encoding of a virtual disk name (xvda -> 51712)."""
-    for prefix, major in (("xvd", 202), ("sd", 8), ("hd", 3)):
-        if vdev.startswith(prefix):
-            rest = vdev[len(prefix):]
-            letters = ""
-            while rest and "a" <= rest[0] <= "z":
-                letters += rest[0]
-                rest = rest[1:]
-            if not letters:
-                break
-            disk = 0
-            for ch in letters:
-                disk = disk * 26 + (ord(ch) - 96)
-            disk -= 1
-            part = int(rest) if rest else 0
-            if rest and not rest.isdigit():
-                break
-            if prefix == "xvd":
-                if disk < 16 and part < 16:
-                    return (202 << 8) | (disk << 4) | part
-                if part > 255:
-                    break
-                return (1 << 28) | (disk << 8) | part
-            if disk < 16 and part < 16:
-                return (major << 8) | (disk << 4) | part
-            break
-    if vdev.isdigit():
-        return int(vdev)
-    raise ValueError("disk vdev %r: not an xvd/sd/hd name" % vdev)
 
 
 def random_mac():
