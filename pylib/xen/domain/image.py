@@ -222,7 +222,10 @@ def _open(src, name):
         try:
             import os
 
-            size = os.stat(src)[6]
+            st = os.stat(src)
+            if st[0] & 0o170000 == 0o040000:
+                raise ImageError(name, "is a directory")
+            size = st[6]
             f = open(src, "rb")
         except OSError as e:
             raise ImageError(name, "cannot open (" + str(e) + ")")
