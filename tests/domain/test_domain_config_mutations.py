@@ -294,7 +294,7 @@ def outcomes(tmp_path_factory):
     p = subprocess.run([fw, "-X", "heapsize=32M", "-c", code], capture_output=True, timeout=300,
                        cwd=str(d), env=env)
     out = p.stdout.decode(errors="replace")
-    events = [json.loads(l[2:]) for l in out.splitlines() if l.startswith("@@")]
+    events = [json.loads(l[2:]) for l in out.split("\n") if l.startswith("@@")]
     done = {e[1]: e[2:] for e in events if e[0] == "done"}
     started = [e[1] for e in events if e[0] == "start"]
     if p.returncode != 0 or not events or events[-1] != ["end"]:
@@ -345,7 +345,7 @@ def test_device_tree_errors_name_the_file(tmp_path):
         fw = os.environ.get("MODXEN_FIRMWARE") or str(HERE.parents[1] / "build" / "host" / "micropython")
         p = subprocess.run([fw, "-c", code], capture_output=True, cwd=str(tmp_path), timeout=60,
                            env={k: v for k, v in os.environ.items() if k != "MICROPYPATH"})
-        r = [json.loads(l[2:]) for l in p.stdout.decode().splitlines() if l.startswith("@@[\"done")][0][2]
+        r = [json.loads(l[2:]) for l in p.stdout.decode().split("\n") if l.startswith("@@[\"done")][0][2]
         if not (r[0] in ("ConfigError", "ImageError") and dt in r[1]):
             bad.append((dt, r))
     assert not bad, bad
