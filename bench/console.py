@@ -12,7 +12,13 @@
 - heap per console at the default backlog (gc.mem_alloc delta over 10).
 
 No pass/fail threshold. Prints JSON and writes build/bench/console.json.
+
+  python3 bench/console.py [--smoke] [--out DIR]
+
+--smoke: a few rounds and samples, a second (make test runs it to see that
+the benchmark still runs and reports every field; its figures mean nothing).
 """
+import argparse
 import json
 import os
 import subprocess
@@ -161,7 +167,11 @@ print('@@' + json.dumps({
 
 
 def main():
-    rounds, samples = 2000, 200
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--smoke", action="store_true", help="a few iterations: does it run, is every field there")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"), help="directory for console.json")
+    a = ap.parse_args()
+    rounds, samples = (20, 5) if a.smoke else (2000, 200)
     env = dict(os.environ)
     base = os.path.join(ROOT, "pylib") if env.get("MODXEN_PYLIB") else ".frozen"
     env["MICROPYPATH"] = base + ":" + os.path.join(ROOT, "tests", "console", "mp")
@@ -189,10 +199,10 @@ def main():
         "heap_per_console_bytes": r["heap_10"] // 10,
         "default_backlog_bytes": 16384,
         "rounds": rounds,
+        "smoke": a.smoke,
     }
-    out_dir = os.path.join(ROOT, "build", "bench")
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "console.json"), "w") as f:
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "console.json"), "w") as f:
         json.dump(res, f, indent=2)
     print(json.dumps(res, indent=2))
 
