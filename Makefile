@@ -1,7 +1,7 @@
 # modxen: MicroPython as the Xen control domain.
 #   make run    build the host firmware (if needed) and start its REPL
 #   make test   build everything the tests need and run the whole suite
-# Other targets: host, deps, clean.
+# Other targets: host, deps, clean, bench (every benchmark, in full), bench-sim.
 
 SHELL := /bin/bash
 TOP := $(abspath .)
@@ -72,6 +72,17 @@ run: policy-state
 
 test: host $(BUILD)/.deps-test
 	$(BUILD)/venv/bin/python -m pytest tests $(PYTEST_ARGS)
+
+# Every benchmark in bench/ in full -> build/bench/*.json: bench-sim (the host
+# firmware's, a few minutes), then bench-xen (realxen: Xen under QEMU, longer).
+# `make test` runs the bench-sim ones in their --smoke mode (tests/bench).
+.PHONY: bench bench-sim
+bench: bench-sim
+	$(MAKE) --no-print-directory bench-xen
+bench-sim: host $(BUILD)/.deps-test
+	$(PYTHON) bench/xenstore.py
+	$(PYTHON) bench/domain.py
+	$(PYTHON) bench/console.py
 
 clean:
 	rm -rf $(HOST_BUILD)
