@@ -183,6 +183,8 @@ R = config.parse(t)""")
     ('name = "a"\nroot = "%s"\nextra = "%s"\n' % ("r" * 2000, "e" * 100), 3,
      "extra: the command line root=<root> <extra> is longer than 2047 characters"),
     ('name = "a"\nmemory = 64 @\n', 2, "memory: unexpected character '@'"),
+    ('name = "a"\nextra = "%s"\n' % ("x" * 5000), 2, "extra: line longer than 4096 characters"),
+    ('name = "a"\nmemory = %s\n' % ("7" * 100), 2, "memory: bad number '7777777777777777777777777777777777777777'..."),
     ('name = "a"\nvif = [ "bridge=b",\n  @ ]\n', 3, "vif: unexpected character '@'"),
 ])
 def test_file_errors(dmp, tmp_path, text, line, needle):

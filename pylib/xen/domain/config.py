@@ -33,8 +33,9 @@ _HEX = "0123456789abcdefABCDEF"
 
 def _digits(s, base):
     # int(s, base) for a non-empty string of plain ASCII digits only (int()
-    # itself takes signs, spaces and underscores), else None
-    if not s:
+    # itself takes signs, spaces and underscores), at most 64 of them (no
+    # setting needs more; converting a huge one takes long), else None
+    if not s or len(s) > 64:
         return None
     ok = _HEX[:base] if base <= 10 else _HEX
     for c in s:
@@ -57,18 +58,28 @@ def _number(s):
 
 def _decode(raw):
     # a line of the file as str; a line that is not UTF-8 becomes
-    # (the text before its first bad byte, False)
+    # (the text before its first bad byte, False), found one character at a
+    # time (linear in the line's length).
     try:
         return raw.decode()
     except UnicodeError:
-        good = 0
-        for j in range(1, len(raw) + 1):
-            try:
-                raw[:j].decode()
-                good = j
-            except UnicodeError:
-                pass
-        return (raw[:good].decode(), False)
+        pass
+    i = 0
+    while i < len(raw):
+        c = raw[i]
+        n = 1 if c < 0x80 else 2 if 0xC0 <= c < 0xE0 else 3 if 0xE0 <= c < 0xF0 else 4 if 0xF0 <= c < 0xF8 else 0
+        try:
+            if not n or i + n > len(raw):
+                break
+            raw[i:i + n].decode()
+        except UnicodeError:
+            break
+        i += n
+    return (raw[:i].decode(), False)
+
+
+def _short(s):
+    return repr(s) if len(s) <= 40 else repr(s[:40]) + "..."
 
 
 def _lines(text):
@@ -81,6 +92,9 @@ def _lines(text):
         i = j
 
 
+MAX_LINE = 4096
+
+
 def _tokens(src, err):
     # src: iterable of lines.  Yields (kind, value, line); kinds: id num str = += [ ] , ; nl eof
     line = 0
@@ -88,15 +102,18 @@ def _tokens(src, err):
         line += 1
         if isinstance(text, bytes):
             text = _decode(text)
-        utf8 = True
+        cut = None  # why the line ends before its end
         if isinstance(text, tuple):
-            text, utf8 = text
+            text, cut = text[0], "not UTF-8 text"
+        if len(text) > MAX_LINE:
+            # (indexing a str is linear in MicroPython: long lines cost squared)
+            text, cut = text[:MAX_LINE], "line longer than %d characters" % MAX_LINE
         i = 0
         n = len(text)
         while i < n:
             c = text[i]
             if c == "\n" or c == "#":
-                utf8 = True  # the bad bytes are in a comment
+                cut = None  # the rest is a comment
                 break
             elif c in " \t\r\f\v":
                 i += 1
@@ -110,35 +127,34 @@ def _tokens(src, err):
                 i += 1
                 buf = []
                 while True:
-                    if i >= n or text[i] == "\n":
-                        raise err("unterminated string" if utf8 else "not UTF-8 text", line)
-                    ch = text[i]
-                    if ch == c:
-                        i += 1
+                    # the plain run up to the closing quote or a backslash, in one slice
+                    q = text.find(c, i)
+                    bs = text.find("\\", i, q if q >= 0 else n)
+                    j = q if bs < 0 else bs
+                    if j < 0 or "\n" in text[i:j]:
+                        raise err(cut or "unterminated string", line)
+                    buf.append(text[i:j])
+                    i = j + 1
+                    if j == q:
                         break
-                    if ch == "\\":
+                    e = text[i : i + 1]  # after a backslash
+                    if e in _ESC:
+                        buf.append(_ESC[e])
                         i += 1
-                        e = text[i : i + 1]
-                        if e in _ESC:
-                            buf.append(_ESC[e])
-                            i += 1
-                        elif e == "x":
-                            v = _number("0x" + text[i + 1 : i + 3])
-                            if v is None or len(text[i + 1 : i + 3]) != 2:
-                                raise err("bad \\x escape in string", line)
-                            buf.append(chr(v))
-                            i += 3
-                        elif e and e in "01234567":
-                            j = i
-                            while j < n and j < i + 3 and text[j] in "01234567":
-                                j += 1
-                            buf.append(chr(int(text[i:j], 8)))
-                            i = j
-                        else:
-                            raise err("unknown escape \\" + e + " in string", line)
+                    elif e == "x":
+                        v = _number("0x" + text[i + 1 : i + 3])
+                        if v is None or len(text[i + 1 : i + 3]) != 2:
+                            raise err("bad \\x escape in string", line)
+                        buf.append(chr(v))
+                        i += 3
+                    elif e and e in "01234567":
+                        j = i
+                        while j < n and j < i + 3 and text[j] in "01234567":
+                            j += 1
+                        buf.append(chr(int(text[i:j], 8)))
+                        i = j
                     else:
-                        buf.append(ch)
-                        i += 1
+                        raise err("unknown escape \\" + e + " in string", line)
                 yield ("str", "".join(buf), line)
             elif c in _IDCH:
                 j = i
@@ -148,17 +164,17 @@ def _tokens(src, err):
                 if c in "0123456789":
                     v = _number(word)
                     if v is None:
-                        raise err("bad number " + repr(word), line)
+                        raise err("bad number " + _short(word), line)
                     yield ("num", v, line)
                 else:
                     if "." in word:
-                        raise err("bad name " + repr(word), line)
+                        raise err("bad name " + _short(word), line)
                     yield ("id", word, line)
                 i = j
             else:
                 raise err("unexpected character " + repr(c), line)
-        if not utf8:
-            raise err("not UTF-8 text", line)
+        if cut:
+            raise err(cut, line)
         yield ("nl", None, line)
     yield ("eof", None, line)
 
