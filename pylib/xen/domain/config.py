@@ -57,9 +57,9 @@ def _number(s):
 
 
 def _decode(raw):
-    # a line of the file as str; a line that is not UTF-8 becomes
-    # (the text before its first bad byte, False), found one character at a
-    # time (linear in the line's length).
+    # a line of the file as str; a line that is not UTF-8 becomes a 1-tuple:
+    # the text before its first bad byte, found one character at a time
+    # (linear in the line's length).
     try:
         return raw.decode()
     except UnicodeError:
@@ -75,7 +75,7 @@ def _decode(raw):
         except UnicodeError:
             break
         i += n
-    return (raw[:i].decode(), False)
+    return (raw[:i].decode(),)
 
 
 def _short(s):
@@ -511,13 +511,6 @@ def _parse_disk(s):
     return r
 
 
-def _dec(s):
-    for c in s:
-        if c not in "0123456789":
-            return None
-    return int(s) if s else None
-
-
 def vdev_number(vdev):
     """Linux's encoding of a virtual disk name (xvda -> 51712), with libxl's
     limits; ValueError for anything else."""
@@ -528,7 +521,7 @@ def vdev_number(vdev):
             while rest and "a" <= rest[0] <= "z":
                 letters += rest[0]
                 rest = rest[1:]
-            part = _dec(rest) if rest else 0
+            part = _digits(rest, 10) if rest else 0
             if not letters or part is None or len(letters) > 5:
                 break
             disk = 0
@@ -540,7 +533,7 @@ def vdev_number(vdev):
             if disk < 16 and part < 16:
                 return (major << 8) | (disk << 4) | part
             return (1 << 28) | (disk << 8) | part
-    n = _dec(vdev)
+    n = _digits(vdev, 10)
     if n is not None and n <= 0x7FFFFFFF:
         return n
     raise ValueError("vdev %r: not an xvd, sd or hd name (or a device number)" % vdev)
