@@ -303,14 +303,31 @@ def _open_images(c):
         if c["ramdisk"]:
             ramdisk = image.open_ramdisk(c["ramdisk"])
         if c["device_tree"]:
-            with open(c["device_tree"], "rb") as f:
-                partial = fdt.parse(f.read())
+            partial = _partial_dtb(c["device_tree"])
     except Exception:
         kernel.close()
         if ramdisk is not None:
             ramdisk.close()
         raise
     return kernel, ramdisk, partial
+
+
+def _partial_dtb(src):
+    # device_tree: a DTB (a path or a readable object) whose passthrough
+    # nodes the guest's tree takes in
+    name = src if isinstance(src, str) else "device_tree"
+    try:
+        if isinstance(src, str):
+            with open(src, "rb") as f:
+                data = f.read()
+        else:
+            data = src.read()
+    except OSError as e:
+        raise image.ImageError(name, "device_tree: cannot read (%s)" % describe(e))
+    try:
+        return fdt.parse(data)
+    except Exception as e:
+        raise image.ImageError(name, "device_tree: not a device tree blob (%s)" % e)
 
 
 def _plan(consts, c, kernel, ramdisk, partial, gic, version):
