@@ -55,7 +55,10 @@ class SimGuest(Guest):
         self.domid = domid
         gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_PFN)
         self.port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_EVTCHN)
-        Guest.__init__(self, memoryview(sim.guest_map(domid, gfn)))
+        # The view does not keep the GuestPage alive: hold it, or a
+        # collection unmaps the page under the view.
+        self.gpage = sim.guest_map(domid, gfn)
+        Guest.__init__(self, memoryview(self.gpage))
     def kick(self):
         sim.guest_notify(self.domid, self.port)
         settle()
