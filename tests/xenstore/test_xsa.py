@@ -119,6 +119,61 @@ assert g2.read(b"/shared") == (W.ERROR, b"EACCES\\x00")
 """)
 
 
+def test_xsa322_owner_must_exist_so_a_later_domid_owns_nothing():
+    # cxenstored answers ENOENT when SET_PERMS names an owner that does not
+    # exist (checked before the path, special nodes too); other entries may
+    # name any domain. Without that, a domain created later with that id
+    # would own the node.
+    mp("""
+w = World()
+w.ok(w.d0, W.WRITE, b"/cfg\\x00secret")
+w.ok(w.d0, W.SET_PERMS, b"/cfg\\x00n0\\x00")
+assert w.err(w.d0, W.SET_PERMS, b"/cfg\\x00n9\\x00") == b"ENOENT"
+assert w.err(w.d0, W.SET_PERMS, b"/cfg\\x00b9\\x00r0\\x00") == b"ENOENT"
+assert w.err(w.d0, W.SET_PERMS, b"/nothere\\x00n9\\x00") == b"ENOENT"
+assert w.err(w.d0, W.SET_PERMS, b"bad path\\x00n9\\x00") == b"ENOENT"   # owner first
+assert w.err(w.d0, W.SET_PERMS, b"@releaseDomain\\x00n9\\x00") == b"ENOENT"
+t, tx = w.call(w.d0, W.TRANSACTION_START, b"\\x00")
+assert w.err(w.d0, W.SET_PERMS, b"/cfg\\x00n9\\x00", int(tx[:-1])) == b"ENOENT"
+w.ok(w.d0, W.TRANSACTION_END, b"T\\x00", int(tx[:-1]))
+assert w.ok(w.d0, W.GET_PERMS, b"/cfg\\x00") == b"n0\\x00"
+assert w.s.domains[0].nodes == len(w.s.tree)
+g = w.guest(9)              # domain 9 appears later
+assert g.read(b"/cfg") == (W.ERROR, b"EACCES\\x00")
+assert g.write(b"/cfg", b"mine") == (W.ERROR, b"EACCES\\x00")
+assert g.call(W.SET_PERMS, b"/cfg\\x00n9\\x00") == (W.ERROR, b"EACCES\\x00")
+assert w.ok(w.d0, W.READ, b"/cfg\\x00") == b"secret"
+# once it exists, dom0 may hand it the node; other entries: any domid
+w.ok(w.d0, W.SET_PERMS, b"/cfg\\x00n9\\x00r12\\x00")
+assert g.read(b"/cfg") == (W.READ, b"secret")
+""")
+
+
+def test_xsa322_owner_existence_asked_of_the_hypervisor():
+    # The in-process server asks Xen (here the sim) about domains it was
+    # not introduced to, as cxenstored does: the builder gives a new
+    # domain its nodes before INTRODUCE.
+    out, err = run_mp("""
+import _xen, errno
+from xen import xenstore
+xenstore.write("/vm/later", "v")
+try:
+    xenstore.set_perms("/vm/later", ["n77"])
+    raise AssertionError("owner 77 accepted before it exists")
+except OSError as e:
+    assert e.errno == errno.ENOENT, e
+assert xenstore.get_perms("/vm/later") == ["n0"]
+d = _xen.createdomain(77, max_vcpus=1)
+assert d == 77
+assert xenstore.get_perms("/vm/later") == ["n0"]     # still dom0's
+xenstore.set_perms("/vm/later", ["n77", "r5"])
+assert xenstore.get_perms("/vm/later") == ["n77", "r5"]
+_xen.destroydomain(77)
+print("PASS")
+""")
+    assert out.strip().endswith("PASS"), out + err
+
+
 def test_xsa323_relative_path_length_checked_after_expansion():
     mp("""
 w = World()

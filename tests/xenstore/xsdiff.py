@@ -23,10 +23,17 @@ def build_shim(outdir):
 
 
 class CXenstored:
-    def __init__(self, workdir, args=()):
+    """cxenstored under the shim. domains: the domids that exist for it
+    (the shim's xc_domain_getinfo); our daemon's simulated Xen has only
+    dom0, so that is the default. None: every domid exists."""
+
+    def __init__(self, workdir, args=(), domains=(0,)):
         workdir = Path(workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         so = build_shim(workdir)
+        self.workdir = workdir
+        if domains is not None:
+            self.set_domains(domains)
         (workdir / "xsd_kva").write_bytes(bytes(4096))
         (workdir / "xsd_port").write_text("1\n")
         self.path = str(workdir / "cx.sock")
@@ -41,6 +48,10 @@ class CXenstored:
             time.sleep(0.02)
         time.sleep(0.05)
         self.env = dict(os.environ, XENSTORED_PATH=self.path)
+
+    def set_domains(self, domains):
+        """Which domains exist from now on (read by the shim on each call)."""
+        (self.workdir / "domains").write_text(" ".join(str(d) for d in domains) + "\n")
 
     def stop(self):
         if self.proc.poll() is None:

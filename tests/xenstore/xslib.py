@@ -20,6 +20,9 @@ from mpfirmware import ROOT, FIRMWARE, need_firmware  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
 TEST_XENSTORE = Path("/usr/lib/xen-4.17/bin/test-xenstore")
+# The program itself: /usr/bin/xenstore-control is a wrapper that needs a
+# running hypervisor to pick the Xen version.
+XENSTORE_CONTROL = Path("/usr/lib/xen-4.17/bin/xenstore-control")
 
 
 def mp_env(extra=None):

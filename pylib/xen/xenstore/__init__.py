@@ -35,10 +35,21 @@ def server(quotas=None):
         import gc
         if gc.threshold() < 0:
             gc.threshold(max(GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))
-        _store = XenStore(quotas)
+        _store = XenStore(quotas, domain_exists=_domain_exists)
         _conn = _store.connect(0, "local")
         _conn.io = _LocalIO()
     return _store
+
+
+def _domain_exists(domid):
+    """The hypervisor's answer (SET_PERMS owners): ESRCH or any other
+    failure to ask means no."""
+    try:
+        import _xen
+        _xen.getdomaininfo(domid)
+        return True
+    except (ImportError, AttributeError, OSError):
+        return False
 
 
 class _LocalIO:

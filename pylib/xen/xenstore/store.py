@@ -340,8 +340,14 @@ class Tx:
 
 
 class XenStore:
-    def __init__(self, quotas=None, log=None):
+    """The core. Its only ways out are callables the I/O layer passes in:
+    log(text) for messages, and domain_exists(domid) -> bool, asked (as
+    cxenstored asks Xen) whether a domain the store has not been introduced
+    to exists (without it only dom0 and introduced domains exist)."""
+
+    def __init__(self, quotas=None, log=None, domain_exists=None):
         self.quota = dict(QUOTA_DEFAULTS)
+        self.domain_exists = domain_exists
         self._pathmax = self.quota["path-max"]
         if quotas:
             for k in quotas:
@@ -426,6 +432,20 @@ class XenStore:
             self.log("xenstore: domain %d hit quota %s (%d), %d hits so far"
                      % (dom.domid, name, self._q(dom, name), n))
         return XsError(err)
+
+    def exists(self, domid):
+        """Does the domain exist? dom0 and introduced domains do; for any
+        other the I/O layer's domain_exists decides (the hypervisor's view,
+        as cxenstored asks Xen); without one, no."""
+        if domid == 0:
+            return True
+        if domid >= DOMID_LIMIT:
+            return False
+        d = self.domains.get(domid)
+        if d is not None and d.introduced:
+            return True
+        f = self.domain_exists
+        return f is not None and bool(f(domid))
 
     # ------------------------------------------------------- connections
     def _domain(self, domid):
@@ -1028,6 +1048,11 @@ class XenStore:
         perms = perms_from_strings(parts[1:])
         if not conn.priv and len(perms) > self._q(conn.dom, "permissions"):
             raise self._hit(conn.dom, "permissions", b"ENOSPC")
+        if not self.exists(perms[0] >> 2):
+            # The owner must be a domain that exists now (cxenstored: ENOENT,
+            # checked before the path): a domain created later with that id
+            # must not own the node (XSA-322). Other entries may name any id.
+            raise XsError(b"ENOENT")
         p = parts[0]
         if p and p[0] == 64:
             old = self.special.get(p)
@@ -1039,8 +1064,6 @@ class XenStore:
                 raise XsError(b"EPERM")
             self.special[p] = perms
             return None
-        if (perms[0] >> 2) >= DOMID_LIMIT:
-            raise XsError(b"ENOENT")    # an owner must be a real domain
         path = self._canon(conn, p)
         node = self._node(conn, tx, path, PERM_WRITE)
         old = node[P]
