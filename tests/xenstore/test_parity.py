@@ -2,6 +2,7 @@
 fakexen shim) side by side on the cases the random differential run does
 not reach, plus Debian's xenstore-control against ours alone.
 
+- the initial tree (`xenstore-ls /` on a fresh store, and after `rm /`);
 - SET_PERMS naming an owner that does not exist (ENOENT).
 """
 import subprocess
@@ -46,6 +47,34 @@ def tools(pair, *argv):
 
 def xc(pair, *args):
     return tools(pair, XENSTORE_CONTROL, *args)
+
+
+# ------------------------------------------------------------ initial tree
+def test_initial_tree_matches_cxenstored(pair):
+    for argv in (["xenstore-ls", "/"], ["xenstore-ls", "-p", "/"], ["xenstore-ls", "-f", "/"],
+                 ["xenstore-list", "/"], ["xenstore-read", "/tool/xenstored"]):
+        ours, theirs = tools(pair, *argv)
+        assert ours == theirs, argv
+    ours, theirs = tools(pair, "xenstore-ls", "-f", "/")
+    assert ours[1] == '/tool = ""\n/tool/xenstored = ""\n'
+    for p in (b"/", b"/tool", b"/tool/xenstored"):
+        for typ in (1, 2, 3):          # DIRECTORY, READ, GET_PERMS
+            ours, theirs = both(pair, typ, p + b"\x00")
+            assert ours == theirs, (typ, p)
+    # rm / is refused by both; / is unchanged after it
+    ours, theirs = tools(pair, "xenstore-rm", "/")
+    assert ours[0] == theirs[0] != 0
+    ours, theirs = both(pair, 13, b"/\x00")
+    assert ours == theirs == (16, b"EINVAL\x00")
+    ours, theirs = tools(pair, "xenstore-ls", "-f", "/")
+    assert ours == theirs and "/tool/xenstored" in ours[1]
+    # the initial nodes are ordinary: they can be removed
+    ours, theirs = tools(pair, "xenstore-rm", "/tool")
+    assert ours == theirs and ours[0] == 0
+    ours, theirs = both(pair, 1, b"/\x00")
+    assert ours == theirs == (1, b"")
+    ours, theirs = tools(pair, "xenstore-ls", "/")
+    assert ours == theirs
 
 
 # ------------------------------------------------------- SET_PERMS owners

@@ -210,6 +210,9 @@ def perms_from_strings(items):
     return tuple(out)
 
 
+# The initial tree: (path, children), parents first.
+INITIAL = ((b"/", b"tool\x00"), (b"/tool", b"xenstored\x00"), (b"/tool/xenstored", b""))
+
 SHARDS = 64     # the path dict is split: no huge contiguous table to grow
 
 
@@ -365,9 +368,11 @@ class XenStore:
             self.special[s] = (0,)      # n0: dom0 only
         self.tree = Tree()
         self._sh = self.tree.sh
-        self.tree[b"/"] = [b"", (0,), b"", 0]
         self._acls = {}         # perms tuple -> the shared copy (see _shared)
-        self._charge(0, 1, self._cost(b"/", self.tree[b"/"]))
+        # The tree cxenstored starts with: /tool/xenstored, owned by dom0.
+        for path, ch in INITIAL:
+            self.tree[path] = n = [b"", (0,), ch, 0]
+            self._charge(0, 1, self._cost(path, n))
         self.counts = {}        # quota name -> times hit
         self._sent = None       # events delivered by the current _fire
         self._table = {
