@@ -56,6 +56,11 @@ QUOTA_DEFAULTS = {
     "path-max": wire.REL_PATH_MAX,
 }
 
+# Soft quotas: crossing one only logs a warning (cxenstored's quota-soft).
+SOFT_DEFAULTS = {
+    "memory": 2097152,            # bytes per domain
+}
+
 _QNAMES = {}
 for _k in QUOTA_DEFAULTS:
     _QNAMES[_k.encode()] = _k
@@ -68,7 +73,7 @@ _DIGITS = b"0123456789"
 # Types whose tx_id selects a transaction.
 _TXOPS = set((wire.READ, wire.WRITE, wire.DIRECTORY, wire.DIRECTORY_PART,
               wire.MKDIR, wire.RM, wire.GET_PERMS, wire.SET_PERMS,
-              wire.TRANSACTION_END, wire.TRANSACTION_START))
+              wire.TRANSACTION_END, wire.TRANSACTION_START, wire.CONTROL))
 
 
 class XsError(Exception):
@@ -344,13 +349,17 @@ class Tx:
 
 class XenStore:
     """The core. Its only ways out are callables the I/O layer passes in:
-    log(text) for messages, and domain_exists(domid) -> bool, asked (as
+    log(text) for messages; domain_exists(domid) -> bool, asked (as
     cxenstored asks Xen) whether a domain the store has not been introduced
-    to exists (without it only dom0 and introduced domains exist)."""
+    to exists (without it only dom0 and introduced domains exist); and
+    write_file(path, text), used by CONTROL memreport FILE (without it that
+    form is refused)."""
 
-    def __init__(self, quotas=None, log=None, domain_exists=None):
+    def __init__(self, quotas=None, log=None, domain_exists=None, write_file=None):
         self.quota = dict(QUOTA_DEFAULTS)
+        self.soft = dict(SOFT_DEFAULTS)
         self.domain_exists = domain_exists
+        self.write_file = write_file
         self._pathmax = self.quota["path-max"]
         if quotas:
             for k in quotas:
@@ -437,6 +446,15 @@ class XenStore:
             self.log("xenstore: domain %d hit quota %s (%d), %d hits so far"
                      % (dom.domid, name, self._q(dom, name), n))
         return XsError(err)
+
+    def _soft(self, dom, mem):
+        """A domain's memory goes over the soft quota: a warning only (the
+        first and then every 1000th time per domain)."""
+        n = dom.hits.get("memory-soft", 0) + 1
+        dom.hits["memory-soft"] = n
+        if n % 1000 == 1:
+            self.log("xenstore: domain %d exceeds soft quota memory (%d > %d), %d times so far"
+                     % (dom.domid, mem, self.soft["memory"], n))
 
     def exists(self, domid):
         """Does the domain exist? dom0 and introduced domains do; for any
@@ -771,6 +789,8 @@ class XenStore:
             need += len(value)
             if dom.mem + need > self._q(dom, "memory"):
                 raise self._hit(dom, "memory", b"ENOMEM")
+            if dom.mem + need > self.soft["memory"]:
+                self._soft(dom, dom.mem + need)
         # Everything checked: apply, top-down. (The charges are _cost()'s
         # differences: a child name adds len(name) + 1 to its parent.)
         if tx is None:
@@ -905,8 +925,12 @@ class XenStore:
                 dom = conn.dom
                 if len(value) + _clen(n[C]) + 8 * len(n[P]) > self._q(dom, "node-size"):
                     raise self._hit(dom, "node-size", b"ENOSPC")
-                if len(value) > len(n[V]) and dom.mem + len(value) - len(n[V]) > self._q(dom, "memory"):
-                    raise self._hit(dom, "memory", b"ENOMEM")
+                if len(value) > len(n[V]):
+                    m = dom.mem + len(value) - len(n[V])
+                    if m > self._q(dom, "memory"):
+                        raise self._hit(dom, "memory", b"ENOMEM")
+                    if m > self.soft["memory"]:
+                        self._soft(dom, m)
             if tx is None:
                 d = self.domains.get(n[P][0] >> 2)
                 if d is None:
@@ -1474,20 +1498,8 @@ class XenStore:
 
     def _control(self, conn, tx, payload):
         self._need_priv(conn)
-        if not payload:
-            raise XsError(b"EINVAL")
-        parts = payload.rstrip(b"\x00").split(b"\x00")
-        cmd = parts[0]
-        if cmd == b"print":
-            self.log("xenstore: %r" % (parts[1:],))
-            return None
-        if cmd == b"check":
-            self.check()
-            return None
-        if cmd == b"stats":
-            return (b"nodes %d watches %d domains %d gen %d\x00"
-                    % (len(self.tree), self.nwatches, len(self.domains), self.gen))
-        raise XsError(b"EINVAL")
+        from .control import control     # loaded on first use
+        return control(self, conn, payload)
 
     def _get_feature(self, conn, tx, payload):
         self._need_priv(conn)
