@@ -149,6 +149,36 @@ assert g.read(b"/cfg") == (W.READ, b"secret")
 """)
 
 
+def test_xsa322_entries_naming_absent_domains_grant_nothing_later():
+    # Entries after the owner may name any domain; one that does not exist
+    # when it is set is kept (GET_PERMS shows it) but never grants anything
+    # (cxenstored's XS_PERM_IGNORE), so a domain created later with that id
+    # gains no right from it. Set again once the domain exists, it counts.
+    mp("""
+w = World()
+w.ok(w.d0, W.WRITE, b"/acl\\x00data")
+w.ok(w.d0, W.SET_PERMS, b"/acl\\x00n0\\x00r8\\x00w70000\\x00")
+assert w.ok(w.d0, W.GET_PERMS, b"/acl\\x00") == b"n0\\x00r8\\x00w70000\\x00"
+w.ok(w.d0, W.WRITE, b"/acl/child\\x00c")          # inherits the ACL as it is
+w.ok(w.d0, W.SET_PERMS, b"@releaseDomain\\x00n0\\x00r8\\x00")
+g = w.guest(8)
+assert g.read(b"/acl") == (W.ERROR, b"EACCES\\x00")
+assert g.read(b"/acl/child") == (W.ERROR, b"EACCES\\x00")
+assert g.call(W.WATCH, b"@releaseDomain\\x00r\\x00")[0] == W.WATCH
+gev(g)
+w.guest(9)
+w.release(9)
+assert gev(g) == []                 # the entry gives no right to the event
+assert w.ok(w.d0, W.GET_PERMS, b"/acl\\x00") == b"n0\\x00r8\\x00w70000\\x00"
+w.ok(w.d0, W.SET_PERMS, b"/acl\\x00n0\\x00r8\\x00")   # 8 exists now
+assert g.read(b"/acl") == (W.READ, b"data")
+w.ok(w.d0, W.SET_PERMS, b"@releaseDomain\\x00n0\\x00r8\\x00")
+w.guest(10)
+w.release(10)
+assert gev(g) == [b"@releaseDomain\\x00r\\x00"]
+""")
+
+
 def test_xsa322_owner_existence_asked_of_the_hypervisor():
     # The in-process server asks Xen (here the sim) about domains it was
     # not introduced to, as cxenstored does: the builder gives a new
@@ -344,9 +374,9 @@ assert len(w.s.tree) < 10
 def test_xsa419_nodes_of_destroyed_domain_deleted():
     mp("""
 w = World()
+g = w.guest(16)      # before its ACL entry: an absent domain's entry grants nothing
 w.ok(w.d0, W.MKDIR, b"/local/domain/0/backend\\x00")
 w.ok(w.d0, W.SET_PERMS, b"/local/domain/0/backend\\x00n0\\x00w16\\x00")
-g = w.guest(16)
 assert g.write(b"/local/domain/0/backend/x/y", b"1")[0] == W.WRITE
 assert g.write(b"mine", b"1")[0] == W.WRITE
 w.release(16)

@@ -38,6 +38,10 @@ PERM_READ = const(1)
 PERM_WRITE = const(2)
 PERM_BOTH = const(3)
 _MODE_OF = {110: 0, 114: 1, 119: 2, 98: 3}    # n r w b
+# An entry (not the owner) that named a domain which did not exist when it
+# was set: shown by GET_PERMS, never matches a domid (cxenstored's
+# XS_PERM_IGNORE), so a domain created later with that id gains nothing.
+_IGNORE = const(1 << 34)        # above (domid << 2) | mode for any u32 domid
 _LETTER = (b"n", b"r", b"w", b"b")
 
 DOMID_LIMIT = const(0x7FF0)   # DOMID_FIRST_RESERVED
@@ -195,7 +199,7 @@ def _args(payload, count):
 def perms_to_wire(perms):
     out = []
     for p in perms:
-        out.append(_LETTER[p & 3] + (b"%d" % (p >> 2)) + b"\x00")
+        out.append(_LETTER[p & 3] + (b"%d" % ((p >> 2) & 0xFFFFFFFF)) + b"\x00")
     return b"".join(out)
 
 
@@ -1082,6 +1086,8 @@ class XenStore:
             # checked before the path): a domain created later with that id
             # must not own the node (XSA-322). Other entries may name any id.
             raise XsError(b"ENOENT")
+        if len(perms) > 1:
+            perms = self._ignore_absent(perms)
         p = parts[0]
         if p and p[0] == 64:
             old = self.special.get(p)
@@ -1123,6 +1129,18 @@ class XenStore:
                 tx.dn[no] = tx.dn.get(no, 0) + 1
         self._changed(tx, path, old)
         return None
+
+    def _ignore_absent(self, perms):
+        """Entries after the owner that name a domain which does not exist
+        now are kept but grant nothing, for good (_IGNORE)."""
+        out = None
+        for i in range(1, len(perms)):
+            e = perms[i]
+            if not e & _IGNORE and not self.exists(e >> 2):
+                if out is None:
+                    out = list(perms)
+                out[i] = e | _IGNORE
+        return perms if out is None else tuple(out)
 
     # --------------------------------------------------------- watches
     def _watch(self, conn, tx, payload):
