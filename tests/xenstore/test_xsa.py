@@ -204,6 +204,34 @@ print("PASS")
     assert out.strip().endswith("PASS"), out + err
 
 
+def test_xsa322_domain_exists_hook_answers_or_fails_the_request():
+    # The I/O layer's answer decides; when it cannot answer, the request
+    # fails (EIO) instead of the core guessing (an ACL silently inert, or a
+    # node given away).
+    mp("""
+asked = []
+def exists(d):
+    asked.append(d)
+    if d == 7:
+        return True
+    if d == 8:
+        raise OSError(5)
+    return False
+w = World()
+w.s.domain_exists = exists
+w.ok(w.d0, W.WRITE, b"/h\\x00v")
+w.ok(w.d0, W.SET_PERMS, b"/h\\x00n7\\x00")
+assert w.err(w.d0, W.SET_PERMS, b"/h\\x00n8\\x00") == b"EIO"
+assert w.err(w.d0, W.SET_PERMS, b"/h\\x00n0\\x00r8\\x00") == b"EIO"
+assert w.err(w.d0, W.SET_PERMS, b"/h\\x00n9\\x00") == b"ENOENT"
+assert w.ok(w.d0, W.GET_PERMS, b"/h\\x00") == b"n7\\x00"
+assert asked == [7, 8, 8, 9], asked
+g = w.guest(7)      # introduced: the store knows, nothing asked
+w.ok(w.d0, W.SET_PERMS, b"/h\\x00n0\\x00r7\\x00")
+assert asked == [7, 8, 8, 9] and g.read(b"/h") == (W.READ, b"v")
+""")
+
+
 def test_xsa323_relative_path_length_checked_after_expansion():
     mp("""
 w = World()

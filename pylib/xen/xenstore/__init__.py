@@ -42,14 +42,20 @@ def server(quotas=None):
 
 
 def _domain_exists(domid):
-    """The hypervisor's answer (SET_PERMS owners): ESRCH or any other
-    failure to ask means no."""
+    """The hypervisor's answer for SET_PERMS: ESRCH means no; any other
+    failure to ask is raised (the request then fails with EIO rather than
+    deciding on a guess). Without _xen, no domain but dom0 exists."""
     try:
         import _xen
-        _xen.getdomaininfo(domid)
-        return True
-    except (ImportError, AttributeError, OSError):
+    except ImportError:
         return False
+    try:
+        _xen.getdomaininfo(domid)
+    except OSError as e:
+        if e.errno == 3:        # ESRCH
+            return False
+        raise
+    return True
 
 
 def _append(path, text):

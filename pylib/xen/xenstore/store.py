@@ -355,7 +355,8 @@ class XenStore:
     """The core. Its only ways out are callables the I/O layer passes in:
     log(text) for messages; domain_exists(domid) -> bool, asked (as
     cxenstored asks Xen) whether a domain the store has not been introduced
-    to exists (without it only dom0 and introduced domains exist); and
+    to exists (without it only dom0 and introduced domains exist; an
+    OSError from it fails the request with EIO); and
     write_file(path, text), used by CONTROL memreport FILE (without it that
     form is refused)."""
 
@@ -472,7 +473,12 @@ class XenStore:
         if d is not None and d.introduced:
             return True
         f = self.domain_exists
-        return f is not None and bool(f(domid))
+        if f is None:
+            return False
+        try:
+            return bool(f(domid))
+        except OSError:
+            raise XsError(b"EIO")       # could not ask: no guess either way
 
     # ------------------------------------------------------- connections
     def _domain(self, domid):
