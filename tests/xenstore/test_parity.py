@@ -293,6 +293,12 @@ w.ok(w.d0, W.CONTROL, b"log\\x00off\\x00")
 assert [l for l in logs if "IN  dom3/ring" in l and "READ" in l], logs
 assert "handle" not in w.s.__dict__
 w.s.check()
+# check: OK on a sound store; a broken one is an error with the cause logged
+assert w.ok(w.d0, W.CONTROL, b"check\\x00") == b"OK\\x00"
+w.s.domains[3].nodes += 1
+assert w.err(w.d0, W.CONTROL, b"check\\x00") == b"EIO"
+assert [l for l in logs if "check: domain 3 owns" in l], logs
+w.s.domains[3].nodes -= 1
 print("PASS")
 """)
     assert out.strip().endswith("PASS"), out + err
