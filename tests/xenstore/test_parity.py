@@ -107,6 +107,17 @@ def test_set_perms_owner_must_exist_matches_cxenstored(pair):
         o, t = both(pair, 3, b"/sp\x00")
         assert o == t, (payload, o, t)
     assert both(pair, 14, b"/sp\x00n5\x00")[0] == (16, b"ENOENT\x00")
+    # a domain that exists (introduced on ours, known to Xen on theirs)
+    # may own nodes; released, its nodes go and its entries stay, inert
+    cx.set_domains([0, 5])
+    for typ, payload in ((8, b"5\x001234\x007\x00"), (11, b"/owned\x00v"),
+                         (14, b"/owned\x00n5\x00"), (11, b"/owned/kid\x00k"),
+                         (11, b"/shared\x00v"), (14, b"/shared\x00n0\x00r5\x00"),
+                         (3, b"/owned/kid\x00"), (9, b"5\x00"), (2, b"/owned\x00"),
+                         (3, b"/shared\x00"), (14, b"/shared\x00n0\x00r5\x00w0\x00"),
+                         (3, b"/shared\x00")):
+        o, t = both(pair, typ, payload)
+        assert o == t, (typ, payload, o, t)
     # xenstore-chmod says so on both
     o, t = tools(pair, "xenstore-chmod", "/sp", "b7")
     assert o[0] == t[0] != 0 and o[2] == t[2]

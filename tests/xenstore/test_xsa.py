@@ -113,9 +113,12 @@ w.ok(w.d0, W.WRITE, b"/shared\\x00data")
 w.ok(w.d0, W.SET_PERMS, b"/shared\\x00n0\\x00r6\\x00")
 assert g.read(b"/shared") == (W.READ, b"data")
 w.release(6)
-assert w.ok(w.d0, W.GET_PERMS, b"/shared\\x00") == b"n0\\x00"
+# the entry stays, as on cxenstored, but grants nothing any more
+assert w.ok(w.d0, W.GET_PERMS, b"/shared\\x00") == b"n0\\x00r6\\x00"
 g2 = w.guest(6)           # the domid is reused
 assert g2.read(b"/shared") == (W.ERROR, b"EACCES\\x00")
+w.ok(w.d0, W.WRITE, b"/shared/new\\x00x")        # a child inherits the dead entry
+assert g2.read(b"/shared/new") == (W.ERROR, b"EACCES\\x00")
 """)
 
 

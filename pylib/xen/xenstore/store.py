@@ -1471,23 +1471,20 @@ class XenStore:
             root = self._mut(b"/", root)
             root[P] = (0,) + root[P][1:]
             self._charge(0, 1, self._cost(b"/", root))
-        # Revoke its entries in the ACLs that remain.
+        # Revoke its entries in the ACLs that remain: they stay (GET_PERMS
+        # shows them, as cxenstored's) but match no domid (_IGNORE), so a
+        # domain that reuses the id gains nothing.
         for path in [q for d in self._sh for q in d if len(d[q][P]) > 1]:
             n = tree[path]
-            perms = n[P]
-            if len(perms) > 1:
-                keep = [perms[0]]
-                for e in perms[1:]:
-                    if e >> 2 != domid:
-                        keep.append(e)
-                if len(keep) != len(perms):
-                    n = self._mut(path, n)
-                    n[P] = tuple(keep)
-                    n[G] = self._next_gen()
+            perms = _revoked(n[P], domid)
+            if perms is not None:
+                n = self._mut(path, n)
+                n[P] = self._shared(perms)
+                n[G] = self._next_gen()
         for s in self.special:
-            perms = self.special[s]
-            keep = [perms[0]] + [e for e in perms[1:] if e >> 2 != domid]
-            self.special[s] = tuple(keep)
+            perms = _revoked(self.special[s], domid)
+            if perms is not None:
+                self.special[s] = perms
         # Open transactions of others may hold ACLs naming it: they will
         # fail their generation check for the nodes changed above.
 
@@ -1616,6 +1613,18 @@ class XenStore:
             if d.nodes < 0 or d.watches < 0 or d.trans < 0 or d.mem < 0:
                 raise AssertionError("negative accounting for domain %d" % d.domid)
         return True
+
+
+def _revoked(perms, domid):
+    """perms with the entries (after the owner) naming domid marked
+    _IGNORE, or None if there are none."""
+    out = None
+    for i in range(1, len(perms)):
+        if perms[i] >> 2 == domid:
+            if out is None:
+                out = list(perms)
+            out[i] = perms[i] | _IGNORE
+    return None if out is None else tuple(out)
 
 
 def _big(b):
