@@ -12,6 +12,9 @@ NAMES = [b"a", b"b", b"c", b"dev", b"vif", b"0", b"1", b"x-y", b"_q", b"@w", b"h
          b"local", b"domain", b"2"]
 VALUES = [b"", b"v", b"1", b"\x00\x01", b"z" * 300, b"y" * 2100]
 PERMS = [b"n0", b"r1", b"w2", b"b3", b"n1", b"r0", b"x9", b"r", b"b99999", b"n2"]
+CONTROL_WORDS = [b"help", b"check", b"log", b"quota", b"quota-soft", b"memreport", b"print",
+                 b"live-update", b"on", b"off", b"set", b"nodes", b"watches", b"memory",
+                 b"0", b"1", b"3", b"50", b"logfile", b"x"]     # the first 8: commands
 
 
 def rnd_path(r, domid):
@@ -52,6 +55,10 @@ def payload_for(r, typ, domid):
         return b"%d\x00%d\x00" % (r.getrandbits(2), r.getrandbits(2))
     if typ == W.DIRECTORY_PART:
         return p + b"\x00%d\x00" % r.getrandbits(6)
+    if typ == W.CONTROL:        # a command of xenstore-control's, then any of its words
+        cmd = CONTROL_WORDS[r.getrandbits(3)]
+        return cmd + b"\x00" + b"".join(CONTROL_WORDS[r.getrandbits(5) % len(CONTROL_WORDS)] + b"\x00"
+                                        for _ in range(r.getrandbits(2)))
     if typ in (W.GET_QUOTA, W.SET_QUOTA):
         return b"nodes\x00" + (b"%d\x00" % (r.getrandbits(4) + 5) if typ == W.SET_QUOTA else b"")
     return p + b"\x00"
