@@ -342,6 +342,7 @@ class Conn:
 
 class Tx:
     failed = None               # error name that makes the commit fail
+    known = None                # domid -> exists, asked once per transaction
 
     def __init__(self, txid):
         self.id = txid
@@ -461,10 +462,11 @@ class XenStore:
             self.log("xenstore: domain %d exceeds soft quota memory (%d > %d), %d times so far"
                      % (dom.domid, mem, self.soft["memory"], n))
 
-    def exists(self, domid):
+    def exists(self, domid, tx=None):
         """Does the domain exist? dom0 and introduced domains do; for any
         other the I/O layer's domain_exists decides (the hypervisor's view,
-        as cxenstored asks Xen); without one, no."""
+        as cxenstored asks Xen); without one, no. A transaction asks once
+        per domid (the builder's ACLs name the new domain a dozen times)."""
         if domid == 0:
             return True
         if domid >= DOMID_LIMIT:
@@ -475,10 +477,17 @@ class XenStore:
         f = self.domain_exists
         if f is None:
             return False
+        if tx is not None and tx.known is not None and domid in tx.known:
+            return tx.known[domid]
         try:
-            return bool(f(domid))
+            r = bool(f(domid))
         except OSError:
             raise XsError(b"EIO")       # could not ask: no guess either way
+        if tx is not None:
+            if tx.known is None:
+                tx.known = {}
+            tx.known[domid] = r
+        return r
 
     # ------------------------------------------------------- connections
     def _domain(self, domid):
@@ -1087,13 +1096,13 @@ class XenStore:
         perms = perms_from_strings(parts[1:])
         if not conn.priv and len(perms) > self._q(conn.dom, "permissions"):
             raise self._hit(conn.dom, "permissions", b"ENOSPC")
-        if not self.exists(perms[0] >> 2):
+        if not self.exists(perms[0] >> 2, tx):
             # The owner must be a domain that exists now (cxenstored: ENOENT,
             # checked before the path): a domain created later with that id
             # must not own the node (XSA-322). Other entries may name any id.
             raise XsError(b"ENOENT")
         if len(perms) > 1:
-            perms = self._ignore_absent(perms)
+            perms = self._ignore_absent(perms, tx)
         p = parts[0]
         if p and p[0] == 64:
             old = self.special.get(p)
@@ -1136,13 +1145,13 @@ class XenStore:
         self._changed(tx, path, old)
         return None
 
-    def _ignore_absent(self, perms):
+    def _ignore_absent(self, perms, tx):
         """Entries after the owner that name a domain which does not exist
         now are kept but grant nothing, for good (_IGNORE)."""
         out = None
         for i in range(1, len(perms)):
             e = perms[i]
-            if not e & _IGNORE and not self.exists(e >> 2):
+            if not e & _IGNORE and not self.exists(e >> 2, tx):
                 if out is None:
                     out = list(perms)
                 out[i] = e | _IGNORE
