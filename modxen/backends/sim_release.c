@@ -51,7 +51,7 @@ struct cd421 { struct head h; uint16_t altp2m_opts, altp2m_nr; uint32_t vmtrace_
 struct cd422 { struct head h; uint16_t altp2m_opts, altp2m_nr; uint32_t vmtrace_size, cpupool_id; struct arch422 arch; };
 _Static_assert(sizeof(struct cd417) == 68 && sizeof(struct cd418) == 68 && sizeof(struct cd419) == 72
     && sizeof(struct cd421) == 76 && sizeof(struct cd422) == 76, "createdomain sizes");
-_Static_assert(sizeof(struct head) == offsetof(struct xen_domctl_createdomain, vmtrace_size), "head");
+_Static_assert(sizeof(struct head) == offsetof(struct xen_domctl_createdomain, grant_opts) + 4, "head");
 
 enum { L417, L418, L419, L421, L422 };
 
