@@ -1,16 +1,21 @@
 #!/bin/bash
-# Boot Xen 4.17 (Debian arm64) under QEMU with a busybox Linux dom0 that has no Xen
-# toolstack, run the dom0 tests with our aarch64 firmware, read the results back over a
-# 9p share, print the pass/fail count. Exit status 0 only if every test passed.
-#   run.sh [--firmware FILE] [--tests DIR] [--out DIR] [--timeout SECONDS] [--verbose]
-#          [--boot NAME] [--share NAME=DIR]...
+# Boot Debian's arm64 Xen (4.17 from bookworm, or 4.20 from trixie) under QEMU with a
+# busybox Linux dom0 that has no Xen toolstack, run the dom0 tests with our aarch64
+# firmware, read the results back over a 9p share, print the pass/fail count. Exit status
+# 0 only if every test passed.
+#   run.sh [--xen 4.17|4.20] [--firmware FILE] [--tests DIR] [--out DIR] [--timeout SECONDS]
+#          [--verbose] [--boot NAME] [--share NAME=DIR]...
+# --xen picks the hypervisor (default 4.17); the dom0/domU kernel and busybox are
+# bookworm's for every release (scripts/xen-qemu/fetch.sh).
 # A test file chooses the hypervisor it runs under with a line "# xen-boot: NAME" (default
 # "default"); each boot that has tests is one QEMU run (see boot_args below). --boot runs
 # only that one. --share puts a copy of DIR (hard links where possible) at /mnt/host/NAME.
 # Env: XEN_QEMU_XEN_ARGS (extra hypervisor arguments for every boot), XEN_QEMU_SMP,
 #      XEN_QEMU_TEST_TIMEOUT (per dom0 test file, seconds; default 240).
-# Outputs in OUT (default build/xen-qemu/run): console-<boot>.log (Xen + dom0 console),
-# results-<boot>/<test>.{out,rc}, summary.txt ("PASS|FAIL <test>::<case> [why]" per line).
+# Outputs in OUT/xen-REL (OUT defaults to build/xen-qemu/run; one directory per release,
+# so runs of two releases never overwrite each other): console-<boot>.log (Xen + dom0
+# console), results-<boot>/<test>.{out,rc}, summary.txt ("PASS|FAIL <test>::<case> [why]"
+# per line; "<boot:NAME>::xen_version" checks that the hypervisor's banner names REL).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 here=$top/scripts/xen-qemu
@@ -19,10 +24,12 @@ tests=$top/tests/xen/dom0
 out=$top/build/xen-qemu/run
 limit=420
 verbose=0
+rel=4.17
 only=""
 extra_share=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --xen) rel=$2; shift 2 ;;
     --firmware) firmware=$2; shift 2 ;;
     --tests) tests=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
@@ -30,7 +37,7 @@ while [ $# -gt 0 ]; do
     --boot) only=$2; shift 2 ;;
     --share) extra_share+=("$2"); shift 2 ;;
     --verbose) verbose=1; shift ;;
-    *) echo "usage: $0 [--firmware FILE] [--tests DIR] [--out DIR] [--timeout S] [--boot NAME] [--share NAME=DIR] [--verbose]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--xen 4.17|4.20] [--firmware FILE] [--tests DIR] [--out DIR] [--timeout S] [--boot NAME] [--share NAME=DIR] [--verbose]" >&2; exit 2 ;;
   esac
 done
 die() { echo "xen-qemu: FAIL: $*" >&2; exit 1; }
@@ -47,9 +54,13 @@ boot_args() {
 
 command -v qemu-system-aarch64 >/dev/null || die "qemu-system-aarch64 missing (scripts/deps.sh xen)"
 command -v cpio >/dev/null || die "cpio missing (scripts/deps.sh xen)"
-"$here/fetch.sh" "$top/build/xen-qemu" || die "fetching the Debian arm64 packages failed"
+case "$rel" in 4.17|4.20) ;; *) die "unknown Xen release '$rel' (4.17 or 4.20)" ;; esac
+cache=$top/build/xen-qemu
+"$here/fetch.sh" --xen "$rel" "$cache" || die "fetching the Debian arm64 packages (Xen $rel) failed"
 # shellcheck disable=SC1091
-. "$top/build/xen-qemu/env"
+. "$cache/env"
+# shellcheck disable=SC1091
+. "$cache/$rel/env"
 [ -d "$tests" ] || die "no test directory $tests"
 ls "$tests"/test_* >/dev/null 2>&1 || die "no test_* in $tests"
 [ -x "$firmware" ] || die "firmware $firmware missing (make firmware-aarch64)"
@@ -71,6 +82,7 @@ for t in "$tests"/test_*; do
 done
 [ ${#boots[@]} -gt 0 ] || die "no tests for boot '$only'"
 
+out=$out/xen-$rel
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 share=$out/share
@@ -78,7 +90,7 @@ mkdir -p "$share"
 smp=${XEN_QEMU_SMP:-2} mem_mb=2048 dom0_mem_mb=512 dom0_vcpus=2
 uart=9000000        # QEMU virt's PL011, Xen's own console (dtuart)
 virtio_mmio=a000000 # QEMU virt's virtio-mmio window, passed through to dom0
-xen_ver=$(sed -n 's/^xen-hypervisor-4.17-arm64=\([0-9.]*\).*/\1/p' "$top/build/xen-qemu/versions")
+xen_ver=$XEN_VERSION   # what the hypervisor reports (fetch.sh), e.g. 4.17.7, 4.20.5-pre
 
 # --- kernel modules -------------------------------------------------------------------
 # With their dependencies first (read from each module's modinfo; the unpacked package
@@ -138,9 +150,9 @@ cmp -s "$KERNEL" "$share/guest/Image" || cp "$KERNEL" "$share/guest/Image"
 # --- FLASK policy (only a flask boot needs it) ------------------------------------------
 rm -rf "$share/flask"
 if [ -n "${boot_tests[flask]:-}" ]; then
-  "$here/flask-policy.sh" "$top/build/xen-qemu/flask" || die "building the FLASK policy failed"
+  "$here/flask-policy.sh" --xen "$rel" "$cache/$rel/flask" || die "building the FLASK policy (Xen $rel) failed"
   mkdir -p "$share/flask"
-  cp "$top/build/xen-qemu/flask/xenpolicy" "$share/flask/xenpolicy"
+  cp "$cache/$rel/flask/xenpolicy" "$share/flask/xenpolicy"
 fi
 
 for sh in "${extra_share[@]}"; do
@@ -179,7 +191,7 @@ run_boot() {
   echo "${XEN_QEMU_TEST_TIMEOUT:-240}" > "$stage/tests/TIMEOUT"
   # What the dom0 tests compare real Xen against: this boot's own configuration.
   cat > "$stage/tests/EXPECT.json" <<JSON
-{"xen": "$xen_ver", "smp": $smp, "mem_mb": $mem_mb, "dom0_mem_mb": $dom0_mem_mb, "dom0_vcpus": $dom0_vcpus,
+{"xen": "$xen_ver", "release": "$rel", "smp": $smp, "mem_mb": $mem_mb, "dom0_mem_mb": $dom0_mem_mb, "dom0_vcpus": $dom0_vcpus,
  "xen_uart_mfn": $((0x$uart >> 12)), "dom0_mmio_mfn": $((0x$virtio_mmio >> 12)), "kernel": "$KVER",
  "boot": "$boot", "xen_args": "$extra"}
 JSON
@@ -195,7 +207,7 @@ JSON
         -device "guest-loader,addr=0x54000000,initrd=$out/dom0-$boot.cpio"
         -fsdev "local,id=fs0,path=$share,security_model=none"
         -device virtio-9p-device,fsdev=fs0,mount_tag=host0)
-  echo "xen-qemu: boot '$boot': Xen $(basename "$XEN") ${extra:+($extra) }+ dom0 $KVER, tests: ${boot_tests[$boot]}(limit ${limit}s)"
+  echo "xen-qemu: boot '$boot': Xen $rel ($XEN_SUITE's $(basename "$XEN") $XEN_PKG_VERSION) ${extra:+($extra) }+ dom0 $KVER, tests: ${boot_tests[$boot]}(limit ${limit}s)"
   tq=$(date +%s)
   rc=0
   if [ $verbose = 1 ]; then
@@ -218,6 +230,15 @@ JSON
     echo "xen-qemu: FAIL: boot '$boot': $fatal" >&2
   fi
   boot_at+="$boot:$(grep -o 'dom0-init: up [0-9.]*' "$log" | awk '{print $3}')s "
+  # Which hypervisor booted: its banner, "(XEN) Xen version 4.20.5-pre (Debian 4.20.4+...)".
+  local banner booted
+  banner=$(grep -a -m 1 -o 'Xen version [0-9][^ ]* ([^)]*)' "$log" || true)
+  booted=$(awk '{print $3}' <<<"$banner")
+  echo "xen-qemu: boot '$boot' booted: ${banner:-no Xen banner on the console}"
+  case "$booted" in
+    "$rel".*) echo "PASS <boot:$boot>::xen_version" >> "$summary" ;;
+    *) echo "FAIL <boot:$boot>::xen_version asked for Xen $rel, the console says '${banner:-nothing}'" >> "$summary" ;;
+  esac
 
   # Each dom0 test prints "PASS <case>" or "FAIL <case>: <why>" lines and exits 0.
   for name in ${boot_tests[$boot]}; do
@@ -244,5 +265,5 @@ for b in "${boots[@]}"; do run_boot "$b"; done
 npass=$(grep -c '^PASS ' "$summary" || true)
 nfail=$(grep -c '^FAIL ' "$summary" || true)
 grep '^FAIL ' "$summary" >&2 || true
-echo "xen-qemu: ${npass} passed, ${nfail} failed (${#boots[@]} boots; dom0 init at ${boot_at}QEMU ${qemu_s}s, total $(( $(date +%s) - t0 ))s)"
+echo "xen-qemu: Xen $rel: ${npass} passed, ${nfail} failed (${#boots[@]} boots; dom0 init at ${boot_at}QEMU ${qemu_s}s, total $(( $(date +%s) - t0 ))s)"
 [ "$nfail" = 0 ] && [ "$npass" -gt 0 ]
