@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Real-Xen benchmark: our xen.domain_create against Xen's own `xl create`.
 
-One QEMU boot of Xen 4.17 (Debian arm64) with a toolstack-free Linux dom0
-(scripts/xen-qemu/run.sh) builds the same Linux guest (same xl.cfg, kernel and
-initramfs in dom0's RAM, 128 MiB, 1 vcpu) in five alternating phases of RUNS
-builds: ours, xl, ours, xl, ours. Ours is our aarch64 firmware with its own
-xenstore and console servers; xl is Debian's xen-utils-4.17 (xl, xenstored,
-xenconsoled, unpacked by scripts/xen-qemu/fetch-xl.sh) in a chroot, its daemons
+For each Xen release (4.17: bookworm's, 4.20: trixie's; `--xen 4.20` or
+MODXEN_XEN_RELEASES="4.20" for one), one QEMU boot of that Xen (Debian arm64) with a
+toolstack-free Linux dom0 (scripts/xen-qemu/run.sh --xen REL) builds the same Linux
+guest (same xl.cfg, kernel and initramfs in dom0's RAM, 128 MiB, 1 vcpu) in five
+alternating phases of RUNS builds: ours, xl, ours, xl, ours. Ours is our aarch64
+firmware with its own xenstore and console servers; xl is the same Debian release's
+xen-utils-REL (xl, xenstored, xenconsoled, with that release's libraries, unpacked by
+scripts/xen-qemu/fetch-xl.sh --xen REL) in a chroot, its daemons
 started before and stopped after each of its phases (they and our servers cannot
 run at once). Alternating keeps a host that gets busier or quieter during the boot
 from favouring one side. Each build is timed from the create call to the guest's
@@ -14,8 +16,11 @@ first console output (its kernel log, replayed when hvc0 comes up) and to its
 init's first line ("guest up"). The ratio is xl / ours over the medians; the
 target is ours at least 2x faster to the first console output.
 
-Prints JSON and writes build/bench/realxen.json. Needs `make firmware-aarch64`
-(or MODXEN_AARCH64_FIRMWARE) and the real-Xen tier's tools (scripts/deps.sh xen).
+Prints JSON and writes build/bench/realxen.json: "releases" has one section per
+release (medians, ratios, phases, or "error" if its boot failed), "ratio_xl_over_ours"
+each release's ratios. A line per release on stderr gives the ratios; the exit status
+is 1 if any release failed. Needs `make firmware-aarch64` (or MODXEN_AARCH64_FIRMWARE)
+and the real-Xen tier's tools (scripts/deps.sh xen).
 """
 import json
 import os
@@ -24,13 +29,14 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FW = os.environ.get("MODXEN_AARCH64_FIRMWARE", os.path.join(ROOT, "build", "aarch64-linux", "micropython"))
-OUT = os.path.join(ROOT, "build", "xen-qemu", "bench")
+OUT = os.path.join(ROOT, "build", "xen-qemu", "bench")    # run.sh writes OUT/xen-REL
 TARGET = 2.0
+RELEASES = ("4.17", "4.20")
+KEYS = ("create_ms", "first_output_ms", "guest_up_ms")
 
 
-def fail(msg):
-    print("bench/realxen: " + msg, file=sys.stderr)
-    sys.exit(1)
+class Failed(Exception):
+    pass
 
 
 def median(xs):
@@ -41,25 +47,29 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def main():
-    if not os.path.isfile(FW):
-        fail("no aarch64 firmware at %s (make firmware-aarch64)" % FW)
-    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch.sh")], capture_output=True, text=True)
-    if x.returncode != 0:
-        fail("fetch.sh failed:\n" + x.stderr[-2000:])
-    xl = os.path.join(ROOT, "build", "xen-qemu", "xl")
-    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch-xl.sh"), xl],
+def bench_one(rel):
+    """One release's boot: its section of the JSON (raises Failed)."""
+    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch.sh"), "--xen", rel],
                        capture_output=True, text=True)
     if x.returncode != 0:
-        fail("fetch-xl.sh failed:\n" + x.stderr[-2000:])
+        raise Failed("fetch.sh --xen %s failed:\n%s" % (rel, x.stderr[-2000:]))
+    xl = os.path.join(ROOT, "build", "xen-qemu", rel, "xl")
+    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch-xl.sh"), "--xen", rel, xl],
+                       capture_output=True, text=True)
+    if x.returncode != 0:
+        raise Failed("fetch-xl.sh --xen %s failed:\n%s" % (rel, x.stderr[-2000:]))
     env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="400")
-    run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--firmware", FW,
-                          "--tests", os.path.join(ROOT, "bench", "realxen-dom0"), "--out", OUT,
-                          "--timeout", "900", "--share", "xl=" + os.path.join(xl, "root")],
-                         capture_output=True, text=True, env=env, timeout=1200)
+    try:
+        run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel,
+                              "--firmware", FW, "--tests", os.path.join(ROOT, "bench", "realxen-dom0"),
+                              "--out", OUT, "--timeout", "900", "--share", "xl=" + os.path.join(xl, "root")],
+                             capture_output=True, text=True, env=env, timeout=1200)
+    except subprocess.TimeoutExpired:
+        raise Failed("run.sh --xen %s did not finish" % rel)
     log = run.stdout + run.stderr
+    booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
     res = {}
-    rdir = os.path.join(OUT, "results-default")
+    rdir = os.path.join(OUT, "xen-" + rel, "results-default")
     for name in sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []:
         if name.endswith(".out"):
             for line in open(os.path.join(rdir, name), errors="replace"):
@@ -68,27 +78,25 @@ def main():
     phases = (("ours", "ours"), ("xl", "xl"), ("ours", "ours_again"), ("xl", "xl_again"), ("ours", "ours_last"))
     missing = [key for _, key in phases if key not in res]
     if run.returncode != 0 or missing:
-        fail("benchmark boot failed (exit %d), missing %s:\n%s\n%s" % (run.returncode, missing, log[-4000:],
-                                                                        json.dumps(res)))
+        raise Failed("benchmark boot of Xen %s failed (exit %d), missing %s:\n%s\n%s" % (
+            rel, run.returncode, missing, log[-4000:], json.dumps(res)))
     # Phases alternate within the boot, so that a machine getting busier or quieter
     # (QEMU shares the host) weighs on both sides; medians over all runs of a side.
     sides = {"ours": [], "xl": []}
     per_phase = []
     for side, key in phases:
         sides[side] += res[key]["runs"]
-        per_phase.append({"phase": key, **{k: res[key][k] for k in ("create_ms", "first_output_ms", "guest_up_ms")}})
+        per_phase.append({"phase": key, **{k: res[key][k] for k in KEYS}})
     summary = {}
     for side, runs in sides.items():
-        summary[side] = {k: median([r[k] for r in runs]) for k in ("create_ms", "first_output_ms", "guest_up_ms")}
+        summary[side] = {k: median([r[k] for r in runs]) for k in KEYS}
         summary[side]["runs"] = len(runs)
     ratio = {}
-    for k in ("create_ms", "first_output_ms", "guest_up_ms"):
+    for k in KEYS:
         if summary["ours"][k] and summary["xl"][k]:
             ratio[k] = round(summary["xl"][k] / summary["ours"][k], 2)
-    out = {
-        "what": "create call to the guest's first console output / to its init's 'guest up' line; "
-                "same xl.cfg, kernel and initramfs (dom0 RAM), 128 MiB, 1 vcpu, one QEMU boot of Xen 4.17 arm64; "
-                "phases ours, xl, ours, xl, ours; medians over all runs of each side",
+    return {
+        "xen": booted[0] if booted else None,
         "ours": summary["ours"],
         "xl": summary["xl"],
         "ratio_xl_over_ours": ratio,
@@ -101,10 +109,49 @@ def main():
         "xl_daemons_start_ms": res.get("xl_daemons_start_ms"),
         "runs": {key: res[key]["runs"] for _, key in phases},
     }
+
+
+def main():
+    releases = list(RELEASES)
+    if sys.argv[1:2] == ["--xen"] and len(sys.argv) == 3:
+        releases = [sys.argv[2]]
+    elif sys.argv[1:]:
+        print("usage: bench/realxen.py [--xen 4.17|4.20]", file=sys.stderr)
+        sys.exit(2)
+    releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
+    if not os.path.isfile(FW):
+        print("bench/realxen: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
+        sys.exit(1)
+    sections = {}
+    for rel in releases:
+        try:
+            sections[rel] = bench_one(rel)
+        except Failed as e:
+            print("bench/realxen: %s" % e, file=sys.stderr)
+            sections[rel] = {"error": str(e).splitlines()[0]}
+    out = {
+        "what": "create call to the guest's first console output / to its init's 'guest up' line; "
+                "same xl.cfg, kernel and initramfs (dom0 RAM), 128 MiB, 1 vcpu, one QEMU boot per Xen release "
+                "(Debian arm64; xl from the same Debian release); phases ours, xl, ours, xl, ours; "
+                "medians over all runs of each side",
+        "target": TARGET,
+        "ratio_xl_over_ours": {rel: s.get("ratio_xl_over_ours") for rel, s in sections.items()},
+        "releases": sections,
+    }
     os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
     with open(os.path.join(ROOT, "build", "bench", "realxen.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(json.dumps(out, indent=1))
+    for rel, s in sections.items():
+        if "error" in s:
+            print("bench/realxen: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)
+        else:
+            r = s["ratio_xl_over_ours"]
+            print("bench/realxen: Xen %s: xl / ours = %s to create, %s to first output, %s to 'guest up'%s" % (
+                rel, r.get("create_ms"), r.get("first_output_ms"), r.get("guest_up_ms"),
+                "" if s["target_met"] else " (target %.1f to first output not met)" % TARGET), file=sys.stderr)
+    if any("error" in s for s in sections.values()):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

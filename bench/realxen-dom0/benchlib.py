@@ -1,5 +1,5 @@
 # Shared by the dom0 halves of bench/realxen.py (run on our aarch64 firmware in a
-# toolstack-free Linux dom0 under Xen 4.17). Both toolstacks boot the same guest from the
+# toolstack-free Linux dom0 under Xen 4.17 or 4.20). Both toolstacks boot the same guest from the
 # same xl.cfg, kernel and initramfs in dom0's RAM; a run is timed from the create call to
 # the guest's first console output (the kernel's log, replayed when hvc0 registers: the
 # command line has no "quiet") and to its init's first line ("guest up").

@@ -1,6 +1,6 @@
 # The dom0 side of Xen's own toolstack in bench/realxen.py, in the same boot as ours and
 # never at the same time (xenstored and our services cannot both hold VIRQ_DOM_EXC). Debian's xenstored, xen-init-dom0 and xenconsoled start in a chroot holding
-# Debian's xen-utils-4.17 (scripts/xen-qemu/fetch-xl.sh, shared at /mnt/host/xl); then
+# Debian's xen-utils of the booted release (scripts/xen-qemu/fetch-xl.sh, shared at /mnt/host/xl); then
 # `xl create` of the same xl.cfg is timed the same way, reading the guest's console from
 # xenconsoled's log. Starting the daemons is not timed (ours were running too).
 import os
@@ -8,7 +8,8 @@ import _xen
 import benchlib as b
 
 ROOT = "/run/xlroot"
-BIN = "/usr/lib/xen-4.17/bin/"
+with open("/tests/EXPECT.json") as _f:      # this boot's facts (run.sh): the Xen release
+    BIN = "/usr/lib/xen-%s/bin/" % b.json.load(_f)["release"]
 LOG = ROOT + "/var/log/xen/console/guest-bench.log"
 
 
