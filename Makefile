@@ -87,10 +87,12 @@ bench-sim: host $(BUILD)/.deps-test
 clean:
 	rm -rf $(HOST_BUILD)
 
-# ---- real-Xen tier (issue 5): aarch64 firmware, Xen 4.17 under QEMU -------------------
+# ---- real-Xen tier (issue 5): aarch64 firmware, Xen 4.17 and 4.20 under QEMU ----------
 #   make firmware-aarch64   static aarch64 unix port with _xen (linux backend) + frozen xen
 #   make test-xen           boot Xen + a toolstack-free Linux dom0 and run tests/xen/dom0
 #   make bench-xen          time xen.domain_create against xl create (build/bench/realxen.json)
+#   XEN_RELEASES="4.20"     the Xen releases both run (default: 4.17 4.20)
+XEN_RELEASES ?= 4.17 4.20
 AARCH64_BUILD ?= $(BUILD)/aarch64-linux
 AARCH64_CROSS ?= aarch64-linux-gnu-
 # No arm64 libmbedcrypto in the cross sysroot yet: policy signature checks stay out.
@@ -107,11 +109,11 @@ firmware-aarch64: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host 
 	@cp $(AARCH64_BUILD)/obj/micropython $(AARCH64_BUILD)/micropython.tmp && mv -f $(AARCH64_BUILD)/micropython.tmp $(AARCH64_BUILD)/micropython
 	@echo "aarch64 firmware: $(AARCH64_BUILD)/micropython"
 test-xen: firmware-aarch64
-	bash scripts/xen-qemu/run.sh --firmware $(AARCH64_BUILD)/micropython
+	@rc=0; for r in $(XEN_RELEASES); do bash scripts/xen-qemu/run.sh --xen $$r --firmware $(AARCH64_BUILD)/micropython || rc=1; done; exit $$rc
 # bench/realxen.py: xen.domain_create against Xen's own xl create, same QEMU boot (not in make test)
 .PHONY: bench-xen
 bench-xen: firmware-aarch64
-	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython python3 bench/realxen.py
+	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython MODXEN_XEN_RELEASES="$(XEN_RELEASES)" python3 bench/realxen.py
 
 # ---- boot policies (issue 7): trust anchors and the signed default policy ------------
 #   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust
