@@ -52,10 +52,10 @@ class Timed:
 
 def profile(cfg):
     """One more build with the builder's hypercalls and image loads timed (ms)."""
-    from xen.domain import builder
+    from xen.domain import builder, entries as xs_entries
     b.settle()
     acc = {}
-    real_load, real_entries = builder.load, builder.write_entries
+    real_load, real_entries = builder.load, xs_entries.write
 
     def load(*a):
         t = b.time.ticks_us()
@@ -69,14 +69,14 @@ def profile(cfg):
         acc["xenstore entries"] = acc.get("xenstore entries", 0) + b.time.ticks_diff(b.time.ticks_us(), t)
         return r
     builder._xen = Timed(_xen, acc)
-    builder.load, builder.write_entries = load, entries
+    builder.load, xs_entries.write = load, entries
     try:
         t0 = b.time.ticks_us()
         d = xen.domain_create(cfg)
         total = b.time.ticks_diff(b.time.ticks_us(), t0)
     finally:
         builder._xen = _xen
-        builder.load, builder.write_entries = real_load, real_entries
+        builder.load, xs_entries.write = real_load, real_entries
     d.destroy()
     out = {k: round(v / 1000, 1) for k, v in acc.items()}
     out["total"] = round(total / 1000, 1)

@@ -9,6 +9,10 @@
 # impossible gets its console marked broken (logged; others keep running)
 # and the page is not touched again.
 #
+# Owns: Console, one guest console page's drain, backlog, log, input and
+# viewer. Must not know: which consoles exist (the Dom0 that serves them
+# keeps them: xen.get_dom0().consoles; the functions at the end ask it).
+#
 # Each console feeds, from one drain per event: a backlog of the newest
 # `backlog` bytes (read() returns what it has not returned yet; `lost`
 # counts bytes that fell out before being read), an optional log file per
@@ -26,9 +30,6 @@ LOG_SIZE = 1 << 20            # rotate the log file beyond this many bytes
 LOG_KEEP = 3                  # console-N.log.1 .. .LOG_KEEP
 ESCAPE = 0x1D                 # Ctrl-]: leave attach()
 _M = 0xFFFFFFFF
-_CONS_CONNECTION = 3088       # struct xencons_interface.connection (Xen 4.21+)
-
-_consoles = {}
 
 
 def log(msg):
@@ -317,6 +318,11 @@ class Console:
             self._pos = (pos + len(chunk)) % size
             self.total += len(chunk)
 
+    @property
+    def logging(self):
+        """True while output goes to a log file."""
+        return self._log is not None
+
     def save(self, path):
         """Append the backlog (the newest output) to the file `path`."""
         with open(path, "ab") as f:
@@ -334,8 +340,6 @@ class Console:
             log("domain %d: final drain failed: %r" % (self.domid, e))
         self.closed = True
         self._viewer = None
-        if _consoles.get(self.domid) is self:
-            del _consoles[self.domid]
         try:
             self.channel.close()
         finally:
@@ -351,39 +355,24 @@ class Console:
         return "<Console domain %d %s total=%d lost=%d>" % (self.domid, state, self.total, self.lost)
 
 
-def serve(domid, gfn, remote_port, backlog=DEFAULT_BACKLOG, logdir=None, **kw):
+def _dom0():
+    import xen
+    return xen.get_dom0()
+
+
+def serve(domid, gfn, remote_port, **kw):
     """Serve domain `domid`'s console: map its console page (guest frame
     `gfn`), bind the guest's unbound console event channel `remote_port` and
     drain on every event. Works on a paused domain (a builder calls it
-    before unpause). Returns the Console; get(domid) finds it again."""
-    old = _consoles.get(domid)
-    if old is not None and not old.closed:
-        raise OSError(errno.EEXIST, "domain %d already has a console" % domid)
-    page = _xen.map(domid, gfn)
-    try:
-        ch = _xen.bind_interdomain(domid, remote_port)
-    except Exception:
-        page.close()
-        raise
-    try:
-        c = Console(domid, page, ch, backlog, logdir, **kw)
-    except Exception:
-        ch.close()
-        page.close()
-        raise
-    if "cons_connection" in _xen.abi()["features"]:
-        # Xen 4.21+: a page Xen set up says "disconnected" until its
-        # backend serves it (struct xencons_interface.connection).
-        page[_CONS_CONNECTION] = 0
-    _consoles[domid] = c
-    c.service()
-    return c
+    before unpause). Options: backlog, logdir, input_max, log_size,
+    log_keep. Returns the Console; get(domid) finds it again."""
+    return _dom0().serve_console(domid, gfn, remote_port, **kw)
 
 
 def get(domid):
     """The console served for `domid` (KeyError if none)."""
-    c = _consoles.get(domid)
-    if c is None:
+    c = _dom0().consoles.get(domid)
+    if c is None or c.closed:
         raise KeyError("no console served for domain %d" % domid)
     return c
 
@@ -397,11 +386,9 @@ def attach(domid, **kw):
 
 def consoles():
     """{domid: Console} of every served console."""
-    return dict(_consoles)
+    return {d: c for d, c in _dom0().consoles.items() if not c.closed}
 
 
 def release(domid):
     """Close `domid`'s console if served (for domain teardown)."""
-    c = _consoles.get(domid)
-    if c is not None:
-        c.close()
+    _dom0().close_console(domid)

@@ -4,7 +4,7 @@
 #   >>> xl.create('/flash/guest.cfg'); xl.list(); xl.console('guest')
 import _xen
 import xen
-from xen.domain import lifecycle
+
 
 
 def _find(name_or_domid):
@@ -90,7 +90,7 @@ def console(name_or_domid):
     try:
         d = _find(name_or_domid)
     except ValueError:
-        d = lifecycle.dead(name_or_domid)
+        d = xen.get_dom0().dead_domain(name_or_domid)
         if d is None or d.console is None:
             raise
         import sys
@@ -121,7 +121,7 @@ def info():
         ("xen_domctl_interface", hex(a["domctl"])),
         ("xen_sysctl_interface", hex(a["sysctl"])),
         ("domains", len(_xen.domain_list())),
-        ("built_here", len(lifecycle._registry)),
+        ("built_here", len(xen.get_dom0().domains)),
     )
     for k, val in lines:
         print("%-22s: %s" % (k, val))

@@ -22,7 +22,6 @@ def kernel(tmp_path):
 PRE = """
 import xen, _xen, time
 from xen import xl
-from xen.domain import lifecycle
 sim = _xen.sim
 OUT = _xen.RING_CONSOLE_OUT
 def settle(n=5):
@@ -80,7 +79,7 @@ g.say(b'first life\\n'); settle()
 g.say(b'LAST-BEFORE-POWEROFF\\n', notify=False)
 sim.guest_shutdown(dom.domid, 'poweroff')
 wait_gone(dom)
-new = lifecycle.by_name('g')
+new = xen.get_dom0().by_name('g')
 g2 = GuestConsole(new)
 g2.say(b'second life\\n'); settle()
 emit([dom.console.history().decode(), new.domid != dom.domid, new.console.read().decode()])
@@ -117,8 +116,8 @@ for i in range(5):
     d = xen.domain_create(dict(%s, name='g%%d' %% i))
     GuestConsole(d).say(b'I am g%%d\\n' %% i, notify=False)
     d.destroy()
-kept = [(d.name, d.console.history().decode()) for d in lifecycle._dead]
-emit([kept, lifecycle.dead('g0') is None, lifecycle.dead('g4').name])
+kept = [(d.name, d.console.history().decode()) for d in xen.get_dom0().dead]
+emit([kept, xen.get_dom0().dead_domain('g0') is None, xen.get_dom0().dead_domain('g4').name])
 """ % cfg(kernel))
     kept, g0_dropped, newest = r
     assert kept == [["g2", "I am g2\n"], ["g3", "I am g3\n"], ["g4", "I am g4\n"]]

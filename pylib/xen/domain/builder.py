@@ -1,8 +1,13 @@
-# xen.domain.builder: domain_create's hypercall sequence (Arm64), with
-# rollback. Everything that can be checked without the hypervisor (config,
-# images, layout, name, labels) is checked first; from createdomain on, every
-# step registers its undo, and a failure undoes all of it and raises
-# BuildError naming the step.
+# xen.domain.builder: how a domain is built (Arm64), in two steps.
+#   plan(c, view)   decides: the name is free, the images open and fit, the
+#                   layout, labels and devices; touches neither the
+#                   hypervisor nor dom0's state (`view` answers questions)
+#   execute(plan)   the hypercalls, each with its undo; a failure undoes all
+#                   of it and raises BuildError naming the step. The domain
+#                   is left paused; finish() relabels and unpauses it after
+#                   dom0 has attached it (xen.dom0).
+# Must not know: xenstore, consoles or the registry of domains (xen.dom0
+# owns them) - nothing here calls back up.
 import time
 import _xen
 from xen.domain import config as _config
@@ -57,86 +62,6 @@ def describe(e):
     return "%s: %s" % (type(e).__name__, e) if str(e) else type(e).__name__
 
 
-# The domain's xenstore entries, as data. Paths are relative to the domain's
-# home (/local/domain/<domid>) unless absolute. Values are str.format
-# templates over the build's facts; None makes a directory. Who may do what:
-#   RO    dom0 owns, the guest reads
-#   RW    the guest owns (dom0, being privileged, keeps full access)
-#   PRIV  dom0 only
-RO, RW, PRIV = 0, 1, 2
-ENTRIES = (
-    ("", None, RO),
-    ("name", "{name}", RO),
-    ("domid", "{domid}", RO),
-    ("vm", "/vm/{uuid}", RO),
-    ("memory", None, RO),
-    ("memory/static-max", "{maxmem_kb}", RO),
-    ("memory/target", "{mem_kb}", RO),
-    ("memory/videoram", "0", RO),
-    ("store", None, RO),
-    ("store/port", "{store_port}", RO),
-    ("store/ring-ref", "{store_gfn}", RO),
-    ("console", None, RO),
-    ("console/port", "{console_port}", RO),
-    ("console/ring-ref", "{console_gfn}", RO),
-    ("console/type", "xenconsoled", RO),
-    ("control", None, RO),
-    ("control/shutdown", "", RW),
-    ("control/feature-poweroff", "", RW),
-    ("control/feature-reboot", "", RW),
-    ("control/feature-suspend", "", RW),
-    ("control/sysrq", "", RW),
-    ("control/platform-feature-multiprocessor-suspend", "", RW),
-    ("control/platform-feature-xs_reset_watches", "", RW),
-    ("data", None, RW),
-    ("drivers", None, RW),
-    ("feature", None, RW),
-    ("attr", None, RW),
-    ("error", None, RW),
-    ("device", None, RO),
-    ("cpu", None, RO),
-    ("/vm/{uuid}", None, RO),
-    ("/vm/{uuid}/name", "{name}", RO),
-    ("/vm/{uuid}/uuid", "{uuid}", RO),
-    ("/vm/{uuid}/start_time", "{start_time}", RO),
-    ("/libxl/{domid}", None, PRIV),
-    ("/libxl/{domid}/type", "pvh", PRIV),
-)
-
-
-def home(domid):
-    return "/local/domain/%d" % domid
-
-
-def perms_for(kind, domid):
-    if kind == RO:
-        return ["n0", "r%d" % domid]
-    if kind == RW:
-        return ["n%d" % domid]
-    return ["n0"]
-
-
-def entries(facts, vcpus, maxvcpus):
-    """[(absolute path, value or None, perms)] for one domain."""
-    d = facts["domid"]
-    out = []
-    for path, value, kind in ENTRIES:
-        p = path.format(**facts)
-        if not p.startswith("/"):
-            p = home(d) + ("/" + p if p else "")
-        out.append((p, None if value is None else value.format(**facts), perms_for(kind, d)))
-    for i in range(maxvcpus):
-        out.append(("%s/cpu/%d" % (home(d), i), None, perms_for(RO, d)))
-        out.append(("%s/cpu/%d/availability" % (home(d), i),
-                    "online" if i < vcpus else "offline", perms_for(RO, d)))
-    return out
-
-
-def owned_paths(domid, uuid):
-    """The subtrees a domain's teardown removes."""
-    return (home(domid), "/vm/" + uuid, "/libxl/%d" % domid)
-
-
 def _random16():
     try:
         import os
@@ -163,11 +88,11 @@ def uuid_bytes(u):
 
 # ------------------------------------------------------------- labels
 
-def _sid(label, what):
+def _sid(label, what, sid):
     if isinstance(label, int):
         return label
     try:
-        return _xen.flask_context_to_sid(label)
+        return sid(label)
     except OSError as e:
         if e.errno == 38:   # ENOSYS: XSM is dummy or SILO
             raise DomainError("%s %r requested but XSM/FLASK is not active in the hypervisor"
@@ -176,14 +101,15 @@ def _sid(label, what):
                           % (what, label, describe(e)))
 
 
-def labels(cfg):
-    """(ssidref to create with, ssidref after build or None)."""
+def labels(cfg, sid):
+    """(ssidref to create with, ssidref after build or None); sid(label)
+    asks FLASK."""
     if cfg["seclabel"] is None:
         return 0, None
-    run = _sid(cfg["seclabel"], "seclabel")
+    run = _sid(cfg["seclabel"], "seclabel", sid)
     if cfg["init_seclabel"] is None:
         return run, None
-    return _sid(cfg["init_seclabel"], "init_seclabel"), run
+    return _sid(cfg["init_seclabel"], "init_seclabel", sid), run
 
 
 # ------------------------------------------------------------- loading
@@ -261,7 +187,7 @@ def write(domid, addr, data):
 
 # ------------------------------------------------------------- the build
 
-class _Undo:
+class Undo:
     def __init__(self):
         self.items = []
 
@@ -330,38 +256,51 @@ def _partial_dtb(src):
         raise image.ImageError(name, "device_tree: not a device tree blob (%s)" % e)
 
 
-def _plan(consts, c, kernel, ramdisk, partial, gic, version):
+def _layout(consts, c, kernel, ramdisk, partial, gic, version):
     return arm64.build(consts, kernel, c["memory"], c["maxvcpus"], gic, version,
                        cmdline=c["cmdline"], initrd_size=ramdisk.size if ramdisk else 0,
                        tee=c["tee"], partial=partial)
 
 
-def build(c, services, paused=False, name_in_use=None, backend_id=None):
-    """Build the domain described by the validated config `c`. Returns
-    (domid, facts). `services` gives the xenstore/console side:
-    services.introduce(domid, gfn, port), services.release(domid),
-    services.console_attach(domid, gfn, port), services.console_detach(domid).
-    """
+# ------------------------------------------------------------- plan
+
+class Plan:
+    """What execute() will do: decided without touching the hypervisor or
+    dom0's state. Its images are open until execute() has loaded them (or
+    close() is called)."""
+
+    def __init__(self, c, **kw):
+        self.c = c
+        self.name = c["name"]
+        for k in kw:
+            setattr(self, k, kw[k])
+
+    def close(self):
+        self.kernel.close()
+        if self.ramdisk is not None:
+            self.ramdisk.close()
+
+
+def plan(c, view):
+    """Plan the build of the validated config `c`. `view` is what dom0 knows
+    and may be asked, read-only: view.name_in_use(name) -> domid or None,
+    view.backend_id(name) -> domid of a running backend or None,
+    view.sid(label) -> FLASK's ssidref for a label, view.version (major,
+    minor). The name, images, layout, labels and devices are checked here;
+    nothing of the domain exists yet."""
     name = c["name"]
-    # ---- checks that touch nothing
-    if name_in_use is not None:
-        other = name_in_use(name)
-        if other is not None:
-            raise DomainError("domain name %r is already used by domain %d" % (name, other))
+    other = view.name_in_use(name)
+    if other is not None:
+        raise DomainError("domain name %r is already used by domain %d" % (name, other))
     consts = arm64.constants()
-    try:
-        _xen.abi()      # a release this firmware does not speak stops here, by name
-        version = _xen.version()
-    except OSError as e:
-        raise BuildError(name, "xen_version", e)
     kernel, ramdisk, partial = _open_images(c)
     try:
-        # layout check with the GIC we will most likely get; redone after
-        # create only if Xen chose another one
+        # layout with the GIC we will most likely get; redone after create
+        # only if Xen chose another one
         guess = "v3" if c["gic_version"] == "native" else c["gic_version"]
-        plan = _plan(consts, c, kernel, ramdisk, partial, guess, version)
-        ssid, exec_ssid = labels(c)
-        devs = devices.plan(0, c, backend_id or (lambda name: None))
+        layout = _layout(consts, c, kernel, ramdisk, partial, guess, view.version)
+        ssid, exec_ssid = labels(c, view.sid)
+        devs = devices.plan(0, c, view.backend_id)
     except Exception as e:
         kernel.close()
         if ramdisk is not None:
@@ -369,23 +308,53 @@ def build(c, services, paused=False, name_in_use=None, backend_id=None):
         if isinstance(e, OSError):
             raise BuildError(name, "xsm labels", e)
         raise
-    uuid = c["uuid"] or uuid4()
     irqs = c["irqs"]
-    nr_spis = (max(irqs) - 31) if irqs else 0
     flags = _xen.XEN_DOMCTL_CDF_hvm | _xen.XEN_DOMCTL_CDF_hap
     if c["dtdev"] or c["passthrough"] in ("enabled", "share_pt", "sync_pt"):
         flags |= _xen.XEN_DOMCTL_CDF_iommu
-    undo = _Undo()
+    return Plan(c, consts=consts, version=view.version, kernel=kernel, ramdisk=ramdisk,
+                partial=partial, guess=guess, layout=layout, ssid=ssid, exec_ssid=exec_ssid,
+                devs=devs, uuid=c["uuid"] or uuid4(), flags=flags,
+                nr_spis=(max(irqs) - 31) if irqs else 0)
+
+
+# ------------------------------------------------------------- execute
+
+class Built:
+    """A domain execute() made: paused, every resource in place, and an
+    undo that destroys it. `facts` is what dom0 needs to attach it."""
+
+    def __init__(self, name, domid, facts, entries, exec_ssid, undo):
+        self.name = name
+        self.domid = domid
+        self.facts = facts
+        self.entries = entries      # the device nodes of its backends/frontends
+        self.exec_ssid = exec_ssid
+        self._undo = undo
+
+    def abandon(self):
+        """Undo execute(): the domain and all it holds go."""
+        self._undo.run()
+        wait_gone(self.domid)
+
+
+def execute(p):
+    """Run the hypercalls of plan `p`. Each step registers its undo; a
+    failure undoes all of it and raises BuildError naming the step. Returns
+    a Built domain, paused."""
+    c = p.c
+    name = p.name
+    undo = Undo()
     step = "createdomain"
     domid = None
     try:
         out = {}
         domid = _xen.createdomain(
-            flags=flags, max_vcpus=c["maxvcpus"], max_evtchn_port=c["max_event_channels"],
+            flags=p.flags, max_vcpus=c["maxvcpus"], max_evtchn_port=c["max_event_channels"],
             max_grant_frames=c["max_grant_frames"], max_maptrack_frames=c["max_maptrack_frames"],
-            ssidref=ssid, handle=uuid_bytes(uuid), gic_version=getattr(_xen, _GIC[c["gic_version"]]),
+            ssidref=p.ssid, handle=uuid_bytes(p.uuid), gic_version=getattr(_xen, _GIC[c["gic_version"]]),
             tee_type=(_xen.XEN_DOMCTL_CONFIG_TEE_OPTEE if c["tee"] == "optee" else _xen.XEN_DOMCTL_CONFIG_TEE_NONE),
-            nr_spis=nr_spis, out=out)
+            nr_spis=p.nr_spis, out=out)
         undo.push(_xen.destroydomain, domid)
         gic = _gic_name(out["gic_version"])
 
@@ -419,72 +388,65 @@ def build(c, services, paused=False, name_in_use=None, backend_id=None):
         _xen.hvm_set_param(domid, _xen.HVM_PARAM_STORE_EVTCHN, store_port)
         _xen.hvm_set_param(domid, _xen.HVM_PARAM_CONSOLE_EVTCHN, console_port)
 
-        if gic != guess:
+        layout = p.layout
+        if gic != p.guess:
             step = "guest layout"
-            plan = _plan(consts, c, kernel, ramdisk, partial, gic, version)
+            layout = _layout(p.consts, c, p.kernel, p.ramdisk, p.partial, gic, p.version)
 
         step = "guest RAM"
-        for base, size in plan["banks"]:
+        for base, size in layout["banks"]:
             _xen.populate_physmap(domid, range(base >> 12, (base + size) >> 12, 1 << EXTENT), EXTENT)
 
         step = "kernel"
-        load(domid, kernel, plan["kernel_addr"], plan["kernel_room"])
-        if ramdisk is not None:
+        load(domid, p.kernel, layout["kernel_addr"], layout["kernel_room"])
+        if p.ramdisk is not None:
             step = "ramdisk"
-            load(domid, ramdisk, plan["initrd_addr"], plan["initrd_size"])
+            load(domid, p.ramdisk, layout["initrd_addr"], layout["initrd_size"])
         step = "device tree"
-        write(domid, plan["dtb_addr"], plan["dtb"])
+        write(domid, layout["dtb_addr"], layout["dtb"])
 
         step = "passthrough"
         for r in c["iomem"]:
             _xen.iomem_permission(domid, r["start"], r["number"])
             _xen.memory_mapping(domid, r["gfn"], r["start"], r["number"])
-        for irq in irqs:
+        for irq in c["irqs"]:
             _xen.bind_pt_irq(domid, irq)
         for path in c["dtdev"]:
             _xen.assign_device(domid, path)
 
         step = "vcpu context"
-        _xen.setvcpucontext(domid, 0, plan["vcpu0"])
-
-        facts = {"name": name, "domid": domid, "uuid": uuid, "maxmem_kb": maxmem_kb,
-                 "mem_kb": c["memory"] * 1024, "store_port": store_port, "store_gfn": store_gfn,
-                 "console_port": console_port, "console_gfn": console_gfn,
-                 "start_time": "%d" % time.time(),
-                 "backend_dirs": devices.backend_dirs(domid, devs)}
-        step = "xenstore entries"
-        undo.push(_remove_entries, domid, uuid, facts["backend_dirs"])
-        write_entries(facts, c["vcpus"], c["maxvcpus"], devices.entries(domid, devs))
-
-        step = "xenstore introduce"
-        undo.push(services.release, domid)
-        services.introduce(domid, store_gfn, store_port)
-
-        step = "console"
-        undo.push(services.console_detach, domid)
-        services.console_attach(domid, console_gfn, console_port)
-
-        if exec_ssid is not None:
-            step = "relabel"
-            _xen.flask_relabel_domain(domid, exec_ssid)
-
-        if not paused:
-            step = "unpause"
-            _xen.unpausedomain(domid)
-        return domid, facts
+        _xen.setvcpucontext(domid, 0, layout["vcpu0"])
     except Exception as e:
-        kernel.close()
-        if ramdisk is not None:
-            ramdisk.close()
+        p.close()
         undo.run()
         if domid is not None:
-            _wait_gone(domid)
+            wait_gone(domid)
         if isinstance(e, (DomainError, image.ImageError)) and step == "guest layout":
             raise
         raise BuildError(name, step, e)
+    facts = {"name": name, "domid": domid, "uuid": p.uuid, "maxmem_kb": maxmem_kb,
+             "mem_kb": c["memory"] * 1024, "store_port": store_port, "store_gfn": store_gfn,
+             "console_port": console_port, "console_gfn": console_gfn,
+             "start_time": "%d" % time.time(), "vcpus": c["vcpus"], "maxvcpus": c["maxvcpus"],
+             "backend_dirs": devices.backend_dirs(domid, p.devs)}
+    return Built(name, domid, facts, devices.entries(domid, p.devs), p.exec_ssid, undo)
 
 
-def _wait_gone(domid):
+def finish(b, paused=False):
+    """The last steps, once dom0 has attached the domain: its FLASK label
+    for running, then (unless paused) it runs. Raises BuildError."""
+    step = "relabel"
+    try:
+        if b.exec_ssid is not None:
+            _xen.flask_relabel_domain(b.domid, b.exec_ssid)
+        if not paused:
+            step = "unpause"
+            _xen.unpausedomain(b.domid)
+    except Exception as e:
+        raise BuildError(b.name, step, e)
+
+
+def wait_gone(domid):
     # After destroydomain the domain lingers as dying until Xen has released
     # it; give it a moment so a caller sees the clean state.
     for _ in range(100):
@@ -493,52 +455,3 @@ def _wait_gone(domid):
         except OSError:
             return
         time.sleep_ms(1)
-
-
-def minimal_ops(items):
-    """The fewest xenstore operations that create `items` [(path, value or
-    None, perms)] (parents listed before children): a node created by a
-    privileged caller copies its parent's ACL, so set_perms is needed only
-    where the ACL differs from the inherited one, and a directory only needs
-    its own mkdir when it has no children to create it."""
-    perms = {}
-    has_child = set()
-    for path, value, p in items:
-        has_child.add(path[:path.rfind("/")] or "/")
-    ops = []
-    for path, value, p in items:
-        parent = path[:path.rfind("/")] or "/"
-        inherited = perms.get(parent)
-        if value is not None:
-            ops.append(("write", path, value))
-        elif path not in has_child or inherited != p:
-            ops.append(("mkdir", path, None))
-        if inherited != p:
-            ops.append(("set_perms", path, p))
-        perms[path] = p
-    return ops
-
-
-def write_entries(facts, vcpus, maxvcpus, extra=()):
-    from xen import xenstore
-    ops = minimal_ops(entries(facts, vcpus, maxvcpus) + list(extra))
-
-    def tx(t):
-        for op, path, arg in ops:
-            if op == "write":
-                t.write(path, arg)
-            elif op == "mkdir":
-                t.mkdir(path)
-            else:
-                t.set_perms(path, arg)
-    xenstore.transact(tx)
-
-
-def _remove_entries(domid, uuid, extra=()):
-    from xen import xenstore
-    for p in owned_paths(domid, uuid) + tuple(extra):
-        try:
-            xenstore.rm(p)
-        except OSError as e:
-            if e.errno != 2:
-                raise

@@ -205,7 +205,7 @@ def test_i_crash_restarts_with_on_crash_restart():
             return
         if i["shutdown"]:
             seen.append(i["shutdown_reason"])
-    xen.services.current().exc_handlers.insert(0, spy)
+    xen.get_dom0().exc_handlers.insert(0, spy)
     a.console.write(b"crash\n")
     t0 = time.ticks_ms()
     check(wait_text(a, "guest crashing", 20000), "guest did not take the crash command: %r" % text(a)[-300:])
@@ -214,7 +214,7 @@ def test_i_crash_restarts_with_on_crash_restart():
     ok = wait_for(lambda: (by_name("probe-guest") is not None and by_name("probe-guest").domid != old), 60000)
     check(ok, "no new probe-guest after the crash; domains %r, old %r" % (
         [(d.domid, d.name) for d in xen.domains()], _xen.getdomaininfo(old) if old in domids() else "gone"))
-    xen.services.current().exc_handlers.remove(spy)
+    xen.get_dom0().exc_handlers.remove(spy)
     # Arm Linux reports a panic to no one; Xen's watchdog turns it into SHUTDOWN_watchdog,
     # which xen.domain handles with on_crash (it has no separate on_watchdog).
     eq(seen[:1], [_xen.SHUTDOWN_watchdog], "shutdown reason Xen gave the crashed guest")

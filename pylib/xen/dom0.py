@@ -1,0 +1,484 @@
+# xen.dom0: the one object that owns this dom0's state (xen.get_dom0()).
+#
+# Owns: the xenstore server and dom0's own connection to it, the guest rings
+# it serves, the guest consoles, the domains built here (live, and the
+# newest dead ones for their consoles), VIRQ_DOM_EXC, and the options given
+# to xen.start().
+# Must not know: how a domain is built (xen.domain.builder plans and
+# executes; this object only attaches what it built), how the store answers
+# (xen.xenstore.store) or how a console page is drained (xen.console).
+#
+# domain_create flows one way:
+#   config -> builder.plan(c, view) -> builder.execute(plan) -> attach(built)
+#   -> builder.finish(built)
+# and teardown is the reverse of attach, then the domain goes.
+import time
+import _xen
+from xen import xenstore
+from xen.console import Console
+from xen.xenstore import ring as _ring
+from xen.domain import builder, entries, lifecycle
+from xen.domain.lifecycle import Domain, home
+
+# xenstore ring page (struct xenstore_domain_interface): evtchn_port (Xen
+# 4.21+) after the rings, their indices, server_features, connection, error
+_XS_EVTCHN_PORT = 2076
+# console page (struct xencons_interface): connection flag (Xen 4.21+)
+_CONS_CONNECTION = 3088
+DEAD_KEEP = 8           # torn-down domains whose consoles stay readable
+_ESRCH = 3
+_ENOENT = 2
+_EEXIST = 17
+
+
+class Dom0:
+    """This dom0: made once (xen.get_dom0()); xen.start() brings its
+    services up."""
+
+    def __init__(self):
+        self.options = {}
+        self._abi = None
+        self._version = None
+        self.running = False
+        self.store = None       # the XenStore core
+        self.xs = None          # dom0's own client of it
+        self.rings = {}         # domid -> (Ring, Mapping, EventChannel)
+        self.consoles = {}      # domid -> Console
+        self.domains = {}       # domid -> Domain, built here
+        self.dead = []          # torn-down Domains, oldest first
+        self.exc = None         # VIRQ_DOM_EXC
+        self.exc_handlers = []  # fn(), called on every VIRQ_DOM_EXC before the domains' actions
+
+    # ---- services
+    def start(self, **options):
+        """Bring the services up (idempotent; the first call's options stay):
+        refuse a Xen release this firmware does not speak, start the xenstore
+        server, bind VIRQ_DOM_EXC. Returns self."""
+        if self.running:
+            return self
+        # OSError(EOPNOTSUPP, "Xen 4.23 (domctl 0x19) is newer ...") before
+        # anything is bound; the version is asked now, once, not in a build
+        self.abi
+        self.version
+        self.options = options
+        self.xenstore(options.get("quotas"))
+        self.exc = _xen.bind_virq(_xen.VIRQ_DOM_EXC)
+        self.exc.callback = self._dom_exc
+        self.running = True
+        return self
+
+    def stop(self):
+        if not self.running:
+            return
+        self.running = False
+        for domid in list(self.rings):
+            self._drop_ring(domid)
+        self.exc.close()
+
+    @property
+    def abi(self):
+        """The running Xen release (_xen.abi(), asked once)."""
+        if self._abi is None:
+            self._abi = _xen.abi()
+        return self._abi
+
+    @property
+    def version(self):
+        """(major, minor) of the hypervisor, asked once."""
+        if self._version is None:
+            self._version = _xen.version()[:2]
+        return self._version
+
+    # ---- xenstore
+    def xenstore(self, quotas=None):
+        """dom0's client of the xenstore server, which is made on first use."""
+        if self.xs is None:
+            import gc
+            if gc.threshold() < 0:
+                gc.threshold(max(xenstore.GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))
+            self.store = xenstore.XenStore(quotas, domain_exists=_domain_exists, write_file=_append)
+            self.xs = xenstore.Client(self.store)
+        return self.xs
+
+    def introduce(self, domid, gfn, port):
+        self.xs.introduce(domid, gfn, port)
+        self.pump()
+
+    def release(self, domid):
+        if self.store.domains.get(domid) is not None:
+            try:
+                self.xs.release(domid)
+            except OSError as e:
+                if e.errno != _ENOENT:
+                    raise
+        self.pump()
+        self._drop_ring(domid)
+
+    def pump(self):
+        """Carry out what the xenstore core asked for (map and serve a ring
+        on INTRODUCE, let it go on RELEASE)."""
+        acts = self.store.actions
+        while acts:
+            a = acts.pop(0)
+            if a[0] == "introduce":
+                self._serve_ring(a[1], a[2], a[3])
+            elif a[0] == "release":
+                self._drop_ring(a[1])
+
+    def share(self, domid, gfn, port):
+        """A guest's shared page and event channel: (Mapping, EventChannel);
+        nothing stays mapped if the bind fails."""
+        m = _xen.map(domid, gfn)
+        try:
+            ch = _xen.bind_interdomain(domid, port)
+        except Exception:
+            m.close()
+            raise
+        return m, ch
+
+    def _serve_ring(self, domid, gfn, port):
+        if domid in self.rings:
+            return
+        if "xs_evtchn_port" in self.abi["features"]:
+            # Xen 4.21+ writes the port into the page of a domain it built
+            # (dom0less); a non-zero one wins, as in cxenstored.
+            with _xen.map(domid, gfn, False) as m:
+                p = int.from_bytes(m[_XS_EVTCHN_PORT:_XS_EVTCHN_PORT + 4], "little")
+            port = p or port
+        m, ch = self.share(domid, gfn, port)
+        try:
+            r = _ring.attach(self.store, domid, memoryview(m), ch.notify)
+        except Exception:
+            ch.close()
+            m.close()
+            raise
+        self.rings[domid] = (r, m, ch)
+        ch.callback = lambda c: self._ring_event(domid)
+        self._ring_event(domid)
+
+    def _ring_event(self, domid):
+        ent = self.rings.get(domid)
+        if ent is None:
+            return
+        ent[2].consume()
+        ent[0].service()
+        # Round-robin over rings that still have work, so one flooding guest
+        # cannot starve the others (each pass serves a bounded budget).
+        busy = [e[0] for e in self.rings.values() if e[0].busy]
+        while busy:
+            for r in busy:
+                r.busy = False
+                r.service()
+            busy = [e[0] for e in self.rings.values() if e[0].busy]
+        self.pump()
+
+    def _drop_ring(self, domid):
+        ent = self.rings.pop(domid, None)
+        if ent is None:
+            return
+        r, m, ch = ent
+        ch.close()
+        m.close()
+
+    # ---- consoles
+    def serve_console(self, domid, gfn, port, **kw):
+        """Serve domain `domid`'s console page (see xen.console.serve)."""
+        old = self.consoles.get(domid)
+        if old is not None and not old.closed:
+            raise OSError(_EEXIST, "domain %d already has a console" % domid)
+        page, ch = self.share(domid, gfn, port)
+        try:
+            c = Console(domid, page, ch, **kw)
+        except Exception:
+            ch.close()
+            page.close()
+            raise
+        if "cons_connection" in self.abi["features"]:
+            # Xen 4.21+: a page Xen set up says "disconnected" until its
+            # backend serves it
+            page[_CONS_CONNECTION] = 0
+        self.consoles[domid] = c
+        c.service()
+        return c
+
+    def close_console(self, domid):
+        c = self.consoles.pop(domid, None)
+        if c is not None:
+            c.close()
+
+    # ---- domains: what plan() may ask
+    def name_in_use(self, name):
+        """domid of a domain with that name (built here or known to xenstore)."""
+        d = self.by_name(name)
+        if d is not None:
+            return d.domid
+        if name == "Domain-0":
+            return 0
+        try:
+            ids = self.xs.ls("/local/domain")
+        except OSError:
+            return None
+        for i in ids:
+            try:
+                if self.xs.read("/local/domain/%s/name" % i).decode() == name:
+                    return int(i)
+            except OSError:
+                pass
+        return None
+
+    def backend_id(self, name):
+        """domid of a running domain built here with that name, or None."""
+        d = self.by_name(name)
+        return d.domid if d is not None and d.alive() else None
+
+    def sid(self, label):
+        return _xen.flask_context_to_sid(label)
+
+    # ---- domains: create, attach, teardown
+    def create(self, cfg, paused=False):
+        """domain_create: plan -> execute -> attach -> finish."""
+        self.start()
+        c = builder.load_config(cfg)
+        self._wait_backends(c)
+        built = builder.execute(builder.plan(c, self))
+        try:
+            detach = self.attach(built)
+        except builder.BuildError:
+            built.abandon()
+            raise
+        try:
+            builder.finish(built, paused)
+        except Exception:
+            detach()
+            built.abandon()
+            raise
+        dom = Domain(built.domid, c["name"], c, built.facts, owner=self)
+        dom.source = cfg
+        dom.detach = detach
+        dom.console = self.consoles.get(built.domid)
+        self.domains[dom.domid] = dom
+        return dom
+
+    def attach(self, built):
+        """Give a built domain its services: its xenstore entries, the
+        xenstore ring (introduce), its console. Returns detach(), which undoes
+        exactly that, in reverse (a list of the errors it met)."""
+        f = built.facts
+        domid = built.domid
+        undo = builder.Undo()
+        step = "xenstore entries"
+        try:
+            undo.push(entries.remove, self.xs, domid, f["uuid"], f["backend_dirs"])
+            entries.write(self.xs, f, f["vcpus"], f["maxvcpus"], built.entries)
+            step = "xenstore introduce"
+            undo.push(self.release, domid)
+            self.introduce(domid, f["store_gfn"], f["store_port"])
+            if self.options.get("consoles", True):
+                step = "console"
+                undo.push(self.close_console, domid)
+                self.serve_console(domid, f["console_gfn"], f["console_port"],
+                                   **self.options.get("console", {}))
+        except Exception as e:
+            undo.run()
+            raise builder.BuildError(built.name, step, e)
+        return undo.run
+
+    def teardown(self, dom):
+        """Everything dom0 holds for the domain goes (console drained once
+        more, xenstore ring and entries), then the domain itself."""
+        if dom.closing:
+            return
+        dom.closing = True
+        self.domains.pop(dom.domid, None)
+        errors = dom.detach() if dom.detach is not None else []
+        try:
+            _destroy_quiet(dom.domid)
+        except Exception as e:
+            errors.append(e)
+        self._bury(dom)
+        if errors:
+            raise errors[0]
+
+    def _wait_backends(self, c, timeout_ms=30000):
+        # A guest starts only after the domains it depends on are running.
+        t0 = time.ticks_ms()
+        for name in c["depends_on"]:
+            if self.name_in_use(name) is None:
+                raise builder.DomainError("domain %s: backend domain %r does not exist"
+                                          % (c["name"], name))
+            while True:
+                d = self.by_name(name)
+                if d is not None and d.alive() and lifecycle.state_of(_xen.getdomaininfo(d.domid)) \
+                        in ("running", "blocked", "idle"):
+                    break
+                if time.ticks_diff(time.ticks_ms(), t0) > timeout_ms:
+                    raise builder.DomainError("domain %s: backend domain %r is not running"
+                                              % (c["name"], name))
+                time.sleep_ms(10)
+
+    # ---- domains: lookups
+    def by_name(self, name):
+        for d in self.domains.values():
+            if d.name == name:
+                return d
+        return None
+
+    def all_domains(self):
+        out = []
+        for i in _xen.domain_list():
+            d = self.domains.get(i["domid"])
+            if d is None:
+                d = Domain(i["domid"], "Domain-0" if i["domid"] == 0 else self._xs_name(i["domid"]))
+            out.append(d)
+        return out
+
+    def _xs_name(self, domid):
+        try:
+            return self.xenstore().read(home(domid) + "/name").decode()
+        except OSError:
+            return "(domain %d)" % domid
+
+    def dead_domain(self, name_or_domid):
+        """The newest torn-down domain of that name or id, or None."""
+        for d in reversed(self.dead):
+            if d.name == name_or_domid or d.domid == name_or_domid:
+                return d
+        return None
+
+    def _bury(self, dom):
+        """Keep a torn-down domain (for its console), within the bound."""
+        dom.dead = True
+        if dom.console is None:
+            return
+        keep = self.options.get("dead_consoles", DEAD_KEEP)
+        if dom in self.dead:
+            self.dead.remove(dom)
+        self.dead.append(dom)
+        while len(self.dead) > keep:
+            self.dead.pop(0)
+
+    # ---- domain exceptions (VIRQ_DOM_EXC)
+    def _dom_exc(self, ch):
+        ch.consume()
+        for fn in list(self.exc_handlers):
+            fn()
+        self.on_exception()
+
+    def _changed(self):
+        """The ids of the domains whose state changed since the last
+        VIRQ_DOM_EXC, from Xen 4.21's get_domain_state; None where Xen cannot
+        tell (before 4.21, or dom0 does not hold VIRQ_DOM_EXC): then every
+        domain is looked at."""
+        if "domain_state" not in self.abi["features"]:
+            return None
+        ids = set()
+        try:
+            while True:
+                s = _xen.get_domain_state()
+                if s is None:
+                    return ids
+                ids.add(s["domid"])
+        except OSError:
+            return None     # marks taken so far are covered by looking at all
+
+    def on_exception(self):
+        """Look at the domains built here that changed state, and carry out
+        their on_poweroff / on_reboot / on_crash."""
+        changed = self._changed()
+        for dom in list(self.domains.values()):
+            if dom.preserved or dom.closing:
+                continue
+            if changed is not None and dom.domid not in changed:
+                continue
+            try:
+                i = _xen.getdomaininfo(dom.domid)
+            except OSError:
+                # gone behind our back: release what dom0 still holds
+                try:
+                    self.teardown(dom)
+                except Exception as e:
+                    print("xen: teardown of %s failed: %s" % (dom.name, builder.describe(e)))
+                continue
+            if not i["shutdown"] or i["dying"]:
+                continue
+            reason = lifecycle.reasons().get(i["shutdown_reason"], "crash")
+            if reason == "suspend":
+                continue
+            if dom.console is not None:
+                dom.console.service()       # what it printed last, before anything goes
+                if reason in ("crash", "watchdog"):
+                    self._crash_log(dom)
+            key = {"poweroff": "on_poweroff", "reboot": "on_reboot"}.get(reason, "on_crash")
+            action = dom.cfg[key] if dom.cfg else "destroy"
+            try:
+                self._apply(dom, action, reason)
+            except Exception as e:
+                print("xen: %s of %s after %s failed: %s" % (action, dom.name, reason, builder.describe(e)))
+
+    def _crash_log(self, dom):
+        # The crash output in the domain's log file, before the domain goes:
+        # the console's own log has it already when logdir is set; otherwise
+        # the backlog is written to crash_logdir (default /flash on a board).
+        c = dom.console
+        if c.logging:
+            return
+        d = self.options.get("crash_logdir")
+        if d is None and _xen.BACKEND == "zephyr":
+            d = "/flash"
+        if d is None:
+            return
+        try:
+            c.save("%s/console-%d.log" % (d, dom.domid))
+        except OSError as e:
+            print("xen: crash log of %s not written: %s" % (dom.name, builder.describe(e)))
+
+    def _apply(self, dom, action, reason=None):
+        if action == "preserve":
+            dom.preserved = True
+            return
+        if action == "rename-restart":
+            # the dead incarnation stays, under a new name; a new one starts
+            old = dom.name
+            dom.name = "%s-%d" % (old, dom.domid)
+            dom.preserved = True
+            self.xs.write(home(dom.domid) + "/name", dom.name)
+            new = self.create(dom.source)
+            print("xen: %s renamed %s, restarted as domain %d" % (old, dom.name, new.domid))
+            return
+        self.teardown(dom)
+        if action == "restart":
+            # paused until the old output is carried over, so it comes first
+            new = self.create(dom.source, paused=True)
+            if new.console is not None and dom.console is not None:
+                new.console.carry(dom.console.history() + b"\n--- %s: domain %d %s; restarted as domain %d ---\n"
+                                  % (new.name.encode(), dom.domid, (reason or "shutdown").encode(), new.domid))
+            new.unpause()
+            print("xen: %s restarted as domain %d" % (new.name, new.domid))
+
+
+def _destroy_quiet(domid):
+    try:
+        _xen.destroydomain(domid)
+    except OSError as e:
+        if e.errno != _ESRCH:       # already gone
+            raise
+    builder.wait_gone(domid)
+
+
+def _domain_exists(domid):
+    """The hypervisor's answer for the store's SET_PERMS: ESRCH means no;
+    any other failure to ask is raised (the request then fails with EIO
+    rather than deciding on a guess)."""
+    try:
+        _xen.getdomaininfo(domid)
+    except OSError as e:
+        if e.errno == _ESRCH:
+            return False
+        raise
+    return True
+
+
+def _append(path, text):
+    """CONTROL memreport FILE: append, as cxenstored does."""
+    with open(path, "a") as f:
+        f.write(text)
