@@ -8,17 +8,14 @@
 import time
 import _xen
 
-SHUTDOWN_REASONS = {}
+SHUTDOWN_NAMES = ("poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset")
 # on_poweroff / on_reboot / on_crash
 ACTIONS = ("destroy", "restart", "preserve", "rename-restart")
 
 
 def reasons():
     """{SHUTDOWN_x code: name}."""
-    if not SHUTDOWN_REASONS:
-        for n in ("poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset"):
-            SHUTDOWN_REASONS[getattr(_xen, "SHUTDOWN_" + n)] = n
-    return SHUTDOWN_REASONS
+    return {getattr(_xen, "SHUTDOWN_" + n): n for n in SHUTDOWN_NAMES}
 
 
 def state_of(info):
