@@ -15,7 +15,7 @@
 # is already checked). It owns the command table and the reply texts; it
 # knows no transport and opens no file: output goes through the core's
 # injected log and write_file callables.
-from .store import XsError, _uint, DOMID_LIMIT
+from .node import XsError, _uint, DOMID_LIMIT
 from . import wire
 
 # (name, description) in cxenstored's order and words.
