@@ -235,7 +235,7 @@ class Domains:
             d = self.domains.get(_uint(a[0]))
             if d is None:
                 raise XsError(b"ENOENT")
-            return b"%d\x00" % self._q(d, name)
+            return b"%d\x00" % self.limit(d, name)
         return b"%d\x00" % self.quota[name]
 
     def _set_quota(self, conn, tx, payload):

@@ -118,7 +118,7 @@ class Ring:
         store = self.store
         conn = self.conn
         framer = self.framer
-        limit = store._q(conn.dom, "outstanding") if not conn.priv else 1 << 30
+        limit = store.limit(conn.dom, "outstanding") if not conn.priv else 1 << 30
         while True:
             moved = False
             # ---- responses out

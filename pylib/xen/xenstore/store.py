@@ -99,7 +99,9 @@ class XenStore(Watches, Transactions, Domains):
         d0 = self._domain(0)
         d0.introduced = True
 
-    def _q(self, dom, name):
+    # The limit `name` for domain `dom` (its own quota or the store's): the
+    # ring adapter asks it too (outstanding requests).
+    def limit(self, dom, name):
         q = dom.quota
         if q is not None and name in q:
             return q[name]
@@ -113,7 +115,7 @@ class XenStore(Watches, Transactions, Domains):
         dom.hits[name] = n
         if n % 1000 == 1:
             self.log("xenstore: domain %d hit quota %s (%d), %d hits so far"
-                     % (dom.domid, name, self._q(dom, name), n))
+                     % (dom.domid, name, self.limit(dom, name), n))
         return XsError(err)
 
     def _domain(self, domid):
@@ -361,7 +363,7 @@ class XenStore(Watches, Transactions, Domains):
     def _size_ok(self, conn, n):
         if conn.priv:
             return
-        if len(n[V]) + _clen(n[C]) + 8 * len(n[P]) > self._q(conn.dom, "node-size"):
+        if len(n[V]) + _clen(n[C]) + 8 * len(n[P]) > self.limit(conn.dom, "node-size"):
             raise self._hit(conn.dom, "node-size", b"ENOSPC")
 
     def _create(self, conn, tx, path, value, hash=hash):
@@ -391,20 +393,20 @@ class XenStore(Watches, Transactions, Domains):
         if not conn.priv:
             dom = conn.dom
             have = dom.nodes + (tx.dn.get(owner, 0) if tx is not None else 0)
-            if have + count > self._q(dom, "nodes"):
+            if have + count > self.limit(dom, "nodes"):
                 raise self._hit(dom, "nodes", b"ENOSPC")
-            if tx is not None and len(tx.writes) + count + 1 > self._q(dom, "transaction-nodes"):
+            if tx is not None and len(tx.writes) + count + 1 > self.limit(dom, "transaction-nodes"):
                 raise self._hit(dom, "transaction-nodes", b"ENOSPC")
-            if len(value) + 8 * len(perms) > self._q(dom, "node-size"):
+            if len(value) + 8 * len(perms) > self.limit(dom, "node-size"):
                 raise self._hit(dom, "node-size", b"ENOSPC")
             name = todo[-1][len(p) + 1 if p != b"/" else 1:]
-            if len(parent[V]) + _clen(parent[C]) + len(name) + 1 + 8 * len(parent[P]) > self._q(dom, "node-size"):
+            if len(parent[V]) + _clen(parent[C]) + len(name) + 1 + 8 * len(parent[P]) > self.limit(dom, "node-size"):
                 raise self._hit(dom, "node-size", b"ENOSPC")
             need = 0
             for q in todo:
                 need += 2 * len(q) + 8 * len(perms) + 64
             need += len(value)
-            if dom.mem + need > self._q(dom, "memory"):
+            if dom.mem + need > self.limit(dom, "memory"):
                 raise self._hit(dom, "memory", b"ENOMEM")
             if dom.mem + need > self.soft["memory"]:
                 self._soft(dom, dom.mem + need)
@@ -539,11 +541,11 @@ class XenStore(Watches, Transactions, Domains):
                 if (self._mode(conn, n[P]) & PERM_WRITE) == 0:
                     raise XsError(b"EACCES")
                 dom = conn.dom
-                if len(value) + _clen(n[C]) + 8 * len(n[P]) > self._q(dom, "node-size"):
+                if len(value) + _clen(n[C]) + 8 * len(n[P]) > self.limit(dom, "node-size"):
                     raise self._hit(dom, "node-size", b"ENOSPC")
                 if len(value) > len(n[V]):
                     m = dom.mem + len(value) - len(n[V])
-                    if m > self._q(dom, "memory"):
+                    if m > self.limit(dom, "memory"):
                         raise self._hit(dom, "memory", b"ENOMEM")
                     if m > self.soft["memory"]:
                         self._soft(dom, m)
@@ -562,7 +564,7 @@ class XenStore(Watches, Transactions, Domains):
                 return None
             else:
                 if not conn.priv and path not in tx.writes and \
-                        len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
+                        len(tx.writes) + 1 > self.limit(conn.dom, "transaction-nodes"):
                     raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
                 self._writable(tx, path, n)[V] = value
         if tx is not None:
@@ -625,7 +627,7 @@ class XenStore(Watches, Transactions, Domains):
                     base = q + b"/"
                     for c in _names(m[C]):
                         stack.append(base + c)
-            if len(tx.writes) + cnt + 1 > self._q(conn.dom, "transaction-nodes"):
+            if len(tx.writes) + cnt + 1 > self.limit(conn.dom, "transaction-nodes"):
                 raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
         perms = n[P]
         gone = self._delete(conn, tx, path, n)
@@ -691,7 +693,7 @@ class XenStore(Watches, Transactions, Domains):
         if len(parts) < 2:
             raise XsError(b"EINVAL")
         perms = perms_from_strings(parts[1:])
-        if not conn.priv and len(perms) > self._q(conn.dom, "permissions"):
+        if not conn.priv and len(perms) > self.limit(conn.dom, "permissions"):
             raise self._hit(conn.dom, "permissions", b"ENOSPC")
         if not self.exists(perms[0] >> 2, tx):
             # The owner must be a domain that exists now (cxenstored: ENOENT,
@@ -719,10 +721,10 @@ class XenStore(Watches, Transactions, Domains):
             # the root node included (XSA-353).
             if (perms[0] >> 2) != (old[0] >> 2):
                 raise XsError(b"EPERM")
-            if len(node[V]) + _clen(node[C]) + 8 * len(perms) > self._q(conn.dom, "node-size"):
+            if len(node[V]) + _clen(node[C]) + 8 * len(perms) > self.limit(conn.dom, "node-size"):
                 raise self._hit(conn.dom, "node-size", b"ENOSPC")
             if tx is not None and path not in tx.writes and \
-                    len(tx.writes) + 1 > self._q(conn.dom, "transaction-nodes"):
+                    len(tx.writes) + 1 > self.limit(conn.dom, "transaction-nodes"):
                 raise self._hit(conn.dom, "transaction-nodes", b"ENOSPC")
         if tx is None:
             c0 = self._cost(path, node)

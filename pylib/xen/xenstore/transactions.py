@@ -28,7 +28,7 @@ class Transactions:
         if tx is not None:
             raise XsError(b"EBUSY")
         dom = conn.dom
-        if not conn.priv and dom.trans >= self._q(dom, "transactions"):
+        if not conn.priv and dom.trans >= self.limit(dom, "transactions"):
             raise self._hit(dom, "transactions", b"ENOSPC")
         txid = conn.next_tx
         while txid == 0 or txid in conn.trans:
@@ -69,7 +69,7 @@ class Transactions:
             for d in tx.dn:
                 dd = self.domains.get(d)
                 if dd is not None and tx.dn[d] > 0 and dd is dom and \
-                        dd.nodes + tx.dn[d] > self._q(dd, "nodes"):
+                        dd.nodes + tx.dn[d] > self.limit(dd, "nodes"):
                     raise self._hit(dd, "nodes", b"ENOSPC")
         gen = self._next_gen()
         for path in w:

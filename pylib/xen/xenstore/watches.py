@@ -52,9 +52,9 @@ class Watches:
             raise XsError(b"EEXIST")
         dom = conn.dom
         if not conn.priv:
-            if dom.watches >= self._q(dom, "watches"):
+            if dom.watches >= self.limit(dom, "watches"):
                 raise self._hit(dom, "watches", b"E2BIG")
-            if dom.mem + len(path) + len(token) + 32 > self._q(dom, "memory"):
+            if dom.mem + len(path) + len(token) + 32 > self.limit(dom, "memory"):
                 raise self._hit(dom, "memory", b"ENOMEM")
         conn.watches[key] = given
         lst = self.watches.get(path)
@@ -105,7 +105,7 @@ class Watches:
         if n > wire.PAYLOAD_MAX:
             return      # dropped, never truncated (XSA-324)
         dom = conn.dom
-        if not conn.priv and dom.mem + n + 16 > self._q(dom, "memory"):
+        if not conn.priv and dom.mem + n + 16 > self.limit(dom, "memory"):
             dom.dropped += 1
             self.counts["event-dropped"] = self.counts.get("event-dropped", 0) + 1
             if dom.dropped & 1023 == 1:
