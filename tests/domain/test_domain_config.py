@@ -164,7 +164,7 @@ R = config.parse(t)""")
     ('name = "a"\ninit_seclabel = "x:y:z"\n', 2, "init_seclabel: needs seclabel"),
     ('name = "a"\ndepends_on = "a"\n', 2, "depends_on: a domain cannot depend on itself"),
     ('name = "a"\nmax_grant_frames = 0\n', 2, "max_grant_frames: 0 out of range"),
-    # whatever a value holds, the error names the setting (issue 13)
+    # whatever a value holds, the error names the setting
     ('name = "a"\nmemory = 6\x004\n', 2, "memory: unexpected character '\\x00'"),
     ('name = "a"\nmemory = 1_0\n', 2, "memory: bad number '1_0'"),
     ('name = "a"\nextra = "x\\x00y"\n', 2, "extra: contains a NUL byte"),

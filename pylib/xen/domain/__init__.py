@@ -1,4 +1,8 @@
-# xen.domain: the pure-logic parts of the domain builder (sans-IO).
-#   config  xl.cfg parser and validator     fdt     DTB writer/reader
-#   arm64   guest layout, device tree, vcpu0 context     image   kernel/initrd loading
+# xen.domain: what a domain is and how one is built.
+#   config   xl.cfg parser and validator (pure)
+#   builder  plan (pure: decides) and execute (the hypercalls, with undo)
+#   arm64    guest layout, device tree, vcpu0 context (pure; all Arm knowledge)
+#   fdt      DTB writer/reader (pure)       image    kernel/initrd images
+#   devices  PV device nodes (pure)         entries  a domain's xenstore entries
+#   lifecycle  the Domain object and Xen's domain states
 # Import the submodule you need; nothing is imported here to keep the heap small.
