@@ -92,51 +92,28 @@ const sim_release_t *sim_release_select(void) {
         out->c.cpupool_id = (s)->cpupool_id; \
 } while (0)
 
+// One layout's fields, then the ones that release added (each later layout
+// is a superset of the one before it).
+#define DECODE(type, later) { \
+        const struct type *s = u; \
+        HEAD_IN(s); \
+        ARCH_IN(s); \
+        later; \
+        break; \
+}
+#define SVE out->sve_vl = s->arch.sve_vl
+#define ALTP2M out->altp2m_opts = s->altp2m_opts
+#define ALTP2M_NR out->altp2m_opts = s->altp2m_opts; out->altp2m_nr = s->altp2m_nr
+#define SCI out->arm_sci_type = s->arch.arm_sci_type
+
 void sim_cd_decode(const sim_release_t *r, const void *u, sim_createdomain_t *out) {
     memset(out, 0, sizeof(*out));
     switch (r->layout) {
-        case L417: {
-            const struct cd417 *s = u;
-            HEAD_IN(s);
-            ARCH_IN(s);
-            break;
-        }
-        case L418: {
-            const struct cd418 *s = u;
-            HEAD_IN(s);
-            ARCH_IN(s);
-            out->sve_vl = s->arch.sve_vl;
-            break;
-        }
-        case L419: {
-            const struct cd419 *s = u;
-            HEAD_IN(s);
-            ARCH_IN(s);
-            out->sve_vl = s->arch.sve_vl;
-            out->altp2m_opts = s->altp2m_opts;
-            break;
-        }
-        case L421: {
-            const struct cd421 *s = u;
-            HEAD_IN(s);
-            ARCH_IN(s);
-            out->sve_vl = s->arch.sve_vl;
-            out->altp2m_opts = s->altp2m_opts;
-            out->altp2m_nr = s->altp2m_nr;
-            out->arm_sci_type = s->arch.arm_sci_type;
-            break;
-        }
-        default: {
-            const struct cd422 *s = u;
-            HEAD_IN(s);
-            ARCH_IN(s);
-            out->sve_vl = s->arch.sve_vl;
-            out->altp2m_opts = s->altp2m_opts;
-            out->altp2m_nr = s->altp2m_nr;
-            out->arm_sci_type = s->arch.arm_sci_type;
-            out->v8r_el1_msa = s->arch.v8r_el1_msa;
-            break;
-        }
+        case L417: DECODE(cd417, (void)0)
+        case L418: DECODE(cd418, SVE)
+        case L419: DECODE(cd419, SVE; ALTP2M)
+        case L421: DECODE(cd421, SVE; ALTP2M_NR; SCI)
+        default: DECODE(cd422, SVE; ALTP2M_NR; SCI; out->v8r_el1_msa = s->arch.v8r_el1_msa)
     }
 }
 
