@@ -22,10 +22,10 @@ static void frames_arg(mp_obj_t arg, size_t *n, mp_obj_t **items) {
     }
 }
 
-// populate_physmap(domid, gfns, order=0) -> number of extents populated.
-// Raises OSError(ENOMEM) if Xen populated fewer extents than asked for (the
-// ones it did populate stay; destroying the domain releases them).
-static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
+// A reservation op (XENMEM_populate_physmap / _decrease_reservation) over
+// frame numbers, chunked to the scratch area. Raises OSError(ENOMEM) if Xen
+// did fewer extents than asked for (those it did stay done).
+static mp_obj_t reservation(unsigned int cmd, size_t n_args, const mp_obj_t *args) {
     domid_t domid = modxen_arg_domid(args[0]);
     mp_int_t order = n_args > 2 ? mp_obj_get_int(args[2]) : 0;
     if (order < 0 || order > 18) {
@@ -49,7 +49,7 @@ static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
         r->extent_order = order;
         r->mem_flags = 0;
         r->domid = domid;
-        long rc = modxen_check(modxen_hypercall(__HYPERVISOR_memory_op, XENMEM_populate_physmap, (unsigned long)r));
+        long rc = modxen_check(modxen_hypercall(__HYPERVISOR_memory_op, cmd, (unsigned long)r));
         total += rc;
         if ((size_t)rc < n) {
             modxen_raise_errno(MP_ENOMEM);
@@ -58,7 +58,20 @@ static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
     }
     return mp_obj_new_int_from_uint(total);
 }
+
+// populate_physmap(domid, gfns, order=0) -> number of extents populated
+// (those populated stay on ENOMEM; destroying the domain releases them).
+static mp_obj_t mod_xen_populate_physmap(size_t n_args, const mp_obj_t *args) {
+    return reservation(XENMEM_populate_physmap, n_args, args);
+}
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_populate_physmap_obj, 2, 3, mod_xen_populate_physmap);
+
+// decrease_reservation(domid, gfns, order=0) -> number of extents the domain
+// gave back to Xen (what undoes a page dom0 gave a running domain).
+static mp_obj_t mod_xen_decrease_reservation(size_t n_args, const mp_obj_t *args) {
+    return reservation(XENMEM_decrease_reservation, n_args, args);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_decrease_reservation_obj, 2, 3, mod_xen_decrease_reservation);
 
 // Mapping: guest frames mapped into dom0, with the buffer protocol.
 typedef struct _modxen_mapping_obj_t {
@@ -263,6 +276,7 @@ static MP_DEFINE_CONST_FUN_OBJ_3(mod_xen_hvm_set_param_obj, mod_xen_hvm_set_para
 
 
 LOCKED(mod_xen_populate_physmap);
+LOCKED(mod_xen_decrease_reservation);
 LOCKED(mod_xen_map);
 LOCKED(mod_xen_hvm_get_param);
 LOCKED(mod_xen_hvm_set_param);

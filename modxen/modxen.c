@@ -504,6 +504,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_cacheflush), MP_ROM_PTR(&mod_xen_cacheflush_locked) },
     // memory
     { MP_ROM_QSTR(MP_QSTR_populate_physmap), MP_ROM_PTR(&mod_xen_populate_physmap_locked) },
+    { MP_ROM_QSTR(MP_QSTR_decrease_reservation), MP_ROM_PTR(&mod_xen_decrease_reservation_locked) },
     { MP_ROM_QSTR(MP_QSTR_map), MP_ROM_PTR(&mod_xen_map_locked) },
     // HVM params
     { MP_ROM_QSTR(MP_QSTR_hvm_get_param), MP_ROM_PTR(&mod_xen_hvm_get_param_locked) },

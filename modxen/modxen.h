@@ -104,7 +104,7 @@ LOCKED_DECL(mod_xen_bind_pt_irq); LOCKED_DECL(mod_xen_assign_device); LOCKED_DEC
 // sysctl.c
 LOCKED_DECL(mod_xen_physinfo); LOCKED_DECL(mod_xen_domain_list);
 // memory.c
-LOCKED_DECL(mod_xen_populate_physmap); LOCKED_DECL(mod_xen_map);
+LOCKED_DECL(mod_xen_populate_physmap); LOCKED_DECL(mod_xen_decrease_reservation); LOCKED_DECL(mod_xen_map);
 LOCKED_DECL(mod_xen_hvm_get_param); LOCKED_DECL(mod_xen_hvm_set_param);
 extern const mp_obj_type_t modxen_mapping_type;
 // evtchn.c

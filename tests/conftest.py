@@ -75,6 +75,7 @@ ON_EVERY_RELEASE = (
     "tests/domain/test_domain_create.py",     # domain_create and the lifecycle
     "tests/domain/test_domain_pipeline.py",
     "tests/domain/test_domain_last_words.py",  # consoles of dying domains
+    "tests/domain/test_domain_dom0less.py",    # boot-time domains, adopted
     "tests/host/test_sim_domain.py",          # the domain domctls
     "tests/xenstore/test_ring.py",            # introduce, release, rings
     "tests/host/test_releases.py",

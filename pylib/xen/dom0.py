@@ -23,12 +23,28 @@ from xen.domain.lifecycle import Domain, home
 # xenstore ring page (struct xenstore_domain_interface): evtchn_port (Xen
 # 4.21+) after the rings, their indices, server_features, connection, error
 _XS_EVTCHN_PORT = 2076
+_XS_CONNECTION = 2068     # ... its connection field: XENSTORE_RECONNECT = 1
 # console page (struct xencons_interface): connection flag (Xen 4.21+)
 _CONS_CONNECTION = 3088
+_NO_PFN = 0xFFFFFFFFFFFFFFFF    # HVM_PARAM_STORE_PFN of a legacy boot-time domain (4.21+)
+# What a boot-time domain does on shutdown unless the boot policy says
+# otherwise; "restart" needs the policy to name its images (boot_domains).
+BOOT_DEFAULTS = {"on_poweroff": "destroy", "on_reboot": "destroy", "on_crash": "destroy"}
 DEAD_KEEP = 8           # torn-down domains whose consoles stay readable
 _ESRCH = 3
 _ENOENT = 2
 _EEXIST = 17
+
+
+class AdoptError(builder.DomainError):
+    """Adopting a boot-time domain failed at `step`; the domain is as it was."""
+
+    def __init__(self, domid, name, step, cause):
+        self.domid = domid
+        self.step = step
+        self.cause = cause
+        super().__init__("boot-time domain %s (%d): %s failed: %s; left as it was"
+                         % (name, domid, step, builder.describe(cause)))
 
 
 class Dom0:
@@ -44,7 +60,8 @@ class Dom0:
         self.xs = None          # dom0's own client of it
         self.rings = {}         # domid -> (Ring, Mapping, EventChannel)
         self.consoles = {}      # domid -> Console
-        self.domains = {}       # domid -> Domain, built here
+        self.domains = {}       # domid -> Domain, built here or adopted
+        self.boot_only = {}     # domid -> Domain: boot-time domains without xenstore (listed, not touched)
         self.dead = []          # torn-down Domains, oldest first
         self.exc = None         # VIRQ_DOM_EXC
         self.exc_handlers = []  # fn(), called on every VIRQ_DOM_EXC before the domains' actions
@@ -65,6 +82,9 @@ class Dom0:
         self.exc = _xen.bind_virq(_xen.VIRQ_DOM_EXC)
         self.exc.callback = self._dom_exc
         self.running = True
+        if options.get("adopt", True):
+            for e in self.adopt()[1]:
+                print("xen: %s" % e)
         return self
 
     def stop(self):
@@ -273,7 +293,7 @@ class Dom0:
             step = "xenstore introduce"
             undo.push(self.release, domid)
             self.introduce(domid, f["store_gfn"], f["store_port"])
-            if self.options.get("consoles", True):
+            if self.options.get("consoles", True) and f["console_port"] is not None:
                 step = "console"
                 undo.push(self.close_console, domid)
                 self.serve_console(domid, f["console_gfn"], f["console_port"],
@@ -316,6 +336,92 @@ class Dom0:
                                               % (c["name"], name))
                 time.sleep_ms(10)
 
+    # ---- boot-time (dom0less) domains
+    def adopt(self):
+        """Adopt the domains Xen built at boot (dom0less) that nobody has set
+        up: give those with a xenstore event channel (xen,enhanced) their
+        xenstore page where Xen left that to dom0 (4.17-4.20, and 4.21's
+        legacy mode), their entries, the introduction and their PV console
+        if they have one; list the others. Never pauses a domain or changes
+        its memory but for that page. Names and on_* come from the
+        boot_domains option ({domid: {"name": ..., "on_crash": ...}}), else
+        "dom0less-<domid>". Returns ([adopted Domain], [AdoptError]): a
+        failed adoption leaves its domain as it was."""
+        self.start()
+        adopted, errors = [], []
+        for info in _xen.domain_list():
+            domid = info["domid"]
+            if domid == 0 or info["dying"] or domid in self.domains or domid in self.boot_only:
+                continue
+            if self.xs.exists(home(domid)):
+                continue        # set up by someone else: not ours to touch
+            try:
+                adopted.append(self._adopt(info))
+            except AdoptError as e:
+                errors.append(e)
+        return adopted, errors
+
+    def _adopt(self, info):
+        domid = info["domid"]
+        c = dict(BOOT_DEFAULTS)
+        c.update(self.options.get("boot_domains", {}).get(domid, {}))
+        name = c.get("name") or "dom0less-%d" % domid
+        c["name"] = name
+        dom = Domain(domid, name, c, None, owner=self)
+        dom.source = c if c.get("kernel") else None    # restartable only with images
+        port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_EVTCHN)
+        if not port:
+            # no xen,enhanced: no xenstore, no PV console; listed, not touched
+            self.boot_only[domid] = dom
+            return dom
+        undo = builder.Undo()
+        step = "xenstore page"
+        try:
+            gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_PFN)
+            if gfn in (0, _NO_PFN):
+                gfn = self._give_store_page(domid, info, gfn, undo)
+            con_gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_CONSOLE_PFN)
+            con_port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_CONSOLE_EVTCHN) if con_gfn else 0
+            h = info["handle"]
+            uuid = builder.uuid4() if h == bytes(16) else _uuid_str(h)
+            facts = {"name": name, "domid": domid, "uuid": uuid,
+                     "maxmem_kb": info["max_pages"] * 4, "mem_kb": info["tot_pages"] * 4,
+                     "store_port": port, "store_gfn": gfn,
+                     "console_port": con_port or None, "console_gfn": con_gfn or None,
+                     "start_time": "%d" % time.time(), "vcpus": info["nr_online_vcpus"],
+                     "maxvcpus": info["max_vcpu_id"] + 1, "backend_dirs": ()}
+            step = "attach"
+            dom.detach = self.attach(builder.Built(name, domid, facts, [], None, None))
+            undo.push(dom.detach)
+            # its xenbus waits for word from dom0 (late xenstore)
+            self.rings[domid][2].notify()
+        except Exception as e:
+            undo.run()
+            raise AdoptError(domid, name, step, e)
+        dom.facts = facts
+        dom.console = self.consoles.get(domid)
+        if dom.console is None:
+            print("xen: %s (%d) has no PV console: its vpl011 output is on Xen's console" % (name, domid))
+        self.domains[domid] = dom
+        return dom
+
+    def _give_store_page(self, domid, info, old_pfn, undo):
+        """The xenstore page Xen left to dom0, as init-dom0less gives it: one
+        more page of allowance, the page at the magic frame, zeroed, marked
+        RECONNECT, then HVM_PARAM_STORE_PFN (the guest's signal)."""
+        gfn = (_xen.GUEST_MAGIC_BASE >> 12) + builder.XENSTORE_OFF
+        max_kb = info["max_pages"] * 4
+        _xen.max_mem(domid, max_kb + 4)
+        undo.push(_xen.max_mem, domid, max_kb)
+        _xen.populate_physmap(domid, [gfn])
+        undo.push(_xen.decrease_reservation, domid, [gfn])
+        with _xen.map(domid, gfn) as m:
+            memoryview(m)[:] = bytes(len(m))
+            m[_XS_CONNECTION] = 1
+        undo.push(_xen.hvm_set_param, domid, _xen.HVM_PARAM_STORE_PFN, old_pfn)
+        _xen.hvm_set_param(domid, _xen.HVM_PARAM_STORE_PFN, gfn)
+        return gfn
+
     # ---- domains: lookups
     def by_name(self, name):
         for d in self.domains.values():
@@ -327,6 +433,8 @@ class Dom0:
         out = []
         for i in _xen.domain_list():
             d = self.domains.get(i["domid"])
+            if d is None:
+                d = self.boot_only.get(i["domid"])
             if d is None:
                 d = Domain(i["domid"], "Domain-0" if i["domid"] == 0 else self._xs_name(i["domid"]))
             out.append(d)
@@ -446,6 +554,10 @@ class Dom0:
             print("xen: %s renamed %s, restarted as domain %d" % (old, dom.name, new.domid))
             return
         self.teardown(dom)
+        if action == "restart" and dom.source is None:
+            print("xen: %s is a boot-time domain whose images the boot policy does not name:"
+                  " destroyed, not restarted" % dom.name)
+            return
         if action == "restart":
             # paused until the old output is carried over, so it comes first
             new = self.create(dom.source, paused=True)
@@ -454,6 +566,11 @@ class Dom0:
                                   % (new.name.encode(), dom.domid, (reason or "shutdown").encode(), new.domid))
             new.unpause()
             print("xen: %s restarted as domain %d" % (new.name, new.domid))
+
+
+def _uuid_str(h):
+    x = "".join("%02x" % b for b in h)
+    return "%s-%s-%s-%s-%s" % (x[:8], x[8:12], x[12:16], x[16:20], x[20:])
 
 
 def _destroy_quiet(domid):

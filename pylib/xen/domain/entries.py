@@ -67,10 +67,14 @@ def perms_for(kind, domid):
 
 
 def entries(facts, vcpus, maxvcpus):
-    """[(absolute path, value or None, perms)] for one domain."""
+    """[(absolute path, value or None, perms)] for one domain. A domain with
+    no PV console (facts["console_port"] None: a boot-time domain with only
+    vpl011) gets no console nodes."""
     d = facts["domid"]
     out = []
     for path, value, kind in ENTRIES:
+        if facts.get("console_port") is None and path.startswith("console"):
+            continue
         p = path.format(**facts)
         if not p.startswith("/"):
             p = home(d) + ("/" + p if p else "")
