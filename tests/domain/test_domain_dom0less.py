@@ -11,9 +11,9 @@ xenstore port for dom0, unpause), and from 4.21 the xenstore page Xen
 allocates itself (connection RECONNECT, its port in the page's evtchn_port)."""
 import pytest
 
-from domain.test_domain_create import GUEST_XS
+from domain.test_domain_create import GUEST
 
-PRE = GUEST_XS + """
+PRE = """
 import xen, _xen, time, struct
 from xen import xl, xenstore
 sim = _xen.sim
@@ -53,17 +53,7 @@ def state(d):
     i = _xen.getdomaininfo(d)
     return [i['paused'], i['tot_pages'], i['max_pages'], _xen.hvm_get_param(d, _xen.HVM_PARAM_STORE_PFN),
             xenstore.exists('/local/domain/%d' % d)]
-class SimGuest(Guest):
-    def __init__(self, domid):
-        self.domid = domid
-        gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_PFN)
-        self.port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_EVTCHN)
-        self.page = sim.guest_map(domid, gfn)
-        Guest.__init__(self, memoryview(self.page))
-    def kick(self):
-        sim.guest_notify(self.domid, self.port)
-        settle()
-"""
+""" + GUEST   # the guest side of its xenstore ring (SimGuest)
 
 
 def test_an_enhanced_boot_domain_is_adopted(mp):
