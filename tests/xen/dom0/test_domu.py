@@ -225,6 +225,11 @@ def test_i_crash_restarts_with_on_crash_restart():
     for p in ("/local/domain/%d" % old, "/vm/" + uuid, "/libxl/%d" % old):
         eq(xenstore.exists(p), False, "stale node " + p)
     check(new.facts["uuid"] != uuid, "restart reused the old uuid")
+    # its console starts with the old incarnation's last output, then a separator
+    past = new.console.history().decode("utf-8", "replace")
+    sep = "--- probe-guest: domain %d watchdog; restarted as domain %d ---" % (old, new.domid)
+    check(sep in past and "sysrq triggered crash" in past.split(sep)[0],
+          "the restarted console lacks the crash output or the separator: %r" % past[-600:])
     boot_checks(new, "probe-guest")
     eq(guest_run(new, "xenstore-read name"), (0, "probe-guest"), "restarted guest's name")
 

@@ -50,9 +50,15 @@ def log(msg):
 
 
 def text(dom):
-    """Everything a guest has printed on the console we serve."""
+    """What the guest's current incarnation has printed on the console we
+    serve: a restarted domain's console starts with the old incarnation's
+    output and a separator line (xen.console), which this leaves out."""
     c = dom.console
-    return c.history().decode("utf-8", "replace") if c is not None else ""
+    if c is None:
+        return ""
+    t = c.history().decode("utf-8", "replace")
+    i = t.rfind("\n--- %s: domain " % dom.name)
+    return t[t.index("\n", i + 1) + 1:] if i >= 0 else t
 
 
 def wait_text(dom, needle, ms):
