@@ -28,10 +28,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FW = os.environ.get("MODXEN_FIRMWARE", os.path.join(ROOT, "build", "host", "micropython"))
 
 CODE = r"""
-import _xen, time, gc, json, struct, _thread
+import _xen, _xenring, time, gc, json, struct, _thread
 import xen.console as xc
 from conguest import Guest
-OUT = _xen.RING_CONSOLE_OUT
+OUT = _xenring.CONSOLE_OUT
 RING = OUT[1]
 g = Guest()
 c = xc.serve(g.domid, g.gfn, g.port)
@@ -78,7 +78,7 @@ for i in range(rounds):
     gr.write(chunk, notify=False)
     t = time.ticks_us()
     while True:
-        n = _xen.ring_read(page, OUT, cons, bl, pos)
+        n = _xenring.read(page, OUT, cons, bl, pos)
         if not n:
             break
         cons = (cons + n) & 0xffffffff

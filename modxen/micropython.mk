@@ -1,16 +1,19 @@
-# _xen for MicroPython's make-based ports (unix). USER_C_MODULES points at the
-# directory that holds this folder. MODXEN_BACKEND picks the hypervisor
-# backend: sim (host tests), linux (privcmd) or zephyr (see micropython.cmake).
+# modxen's C modules for MicroPython's make-based ports (unix). USER_C_MODULES
+# points at the directory that holds this folder. MODXEN_BACKEND picks the
+# hypervisor backend of _xen: sim (host tests), linux (privcmd) or zephyr
+# (see micropython.cmake).
 MODXEN_DIR := $(USERMOD_DIR)
 MODXEN_BACKEND ?= sim
 
+# _xen: the binding, one file per hypercall family, and the backend.
 SRC_USERMOD_C += $(addprefix $(MODXEN_DIR)/,modxen.c abi.c domctl.c sysctl.c memory.c evtchn.c flask.c)
-MODXEN_BACKEND_SRC ?= $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
-SRC_USERMOD_C += $(MODXEN_BACKEND_SRC)
-CFLAGS_USERMOD += -I$(MODXEN_DIR) -DMODXEN_BACKEND_$(shell echo $(MODXEN_BACKEND) | tr a-z A-Z)=1
+CFLAGS_USERMOD += -I$(MODXEN_DIR)
 ifeq ($(MODXEN_BACKEND),sim)
-SRC_USERMOD_C += $(MODXEN_DIR)/backends/sim_release.c
+# the model of Xen and its test module _xensim
+SRC_USERMOD_C += $(MODXEN_DIR)/backends/sim.c $(MODXEN_DIR)/backends/sim_release.c
 LDFLAGS_USERMOD += -lpthread
+else
+SRC_USERMOD_C += $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
 endif
 # linux backend (real-Xen tier): Linux's <xen/privcmd.h> wants <xen/interface/xen.h>,
 # which backends/linux/ maps onto Xen's headers; MODXEN_XEN_INCLUDE names a directory
@@ -22,8 +25,9 @@ CFLAGS_USERMOD += -idirafter $(MODXEN_XEN_INCLUDE)
 endif
 LDFLAGS_USERMOD += -lpthread
 endif
-# --- boot-policy signatures (issue 7): verify.c needs mbedTLS's libmbedcrypto.
-# MODXEN_VERIFY=0 leaves es256_verify/policy_anchors out (builds without mbedTLS).
+
+# _es256: boot-policy signatures; verify.c needs mbedTLS's libmbedcrypto.
+# MODXEN_VERIFY=0 leaves the module out (builds without mbedTLS).
 # MODXEN_POLICY_ANCHORS_H: header generated from POLICY_PUB by tools/policy-anchors-h;
 # without it the firmware trusts no policy key.
 MODXEN_VERIFY ?= 1
@@ -35,17 +39,15 @@ ifdef MODXEN_POLICY_ANCHORS_H
 CFLAGS_USERMOD += -DMODXEN_POLICY_ANCHORS_H='"$(MODXEN_POLICY_ANCHORS_H)"'
 endif
 endif
-# --- end boot-policy signatures
-# --- consoles (issue 6): guest byte rings; the host REPL terminal with
-# MicroPython's own pyexec.c (raw REPL, raw-paste), taken from the MicroPython
-# tree ($(TOP)), which the unix port of 1.25 does not build.
-SRC_USERMOD_C += $(MODXEN_DIR)/ring.c $(MODXEN_DIR)/repl.c $(MODXEN_DIR)/repl_unix.c
+
+# _xenring (guest byte rings) and _xsframe (xenstore wire framing).
+SRC_USERMOD_C += $(MODXEN_DIR)/ring.c $(MODXEN_DIR)/xsframe.c
+
+# _xenboard: the host REPL terminal, with MicroPython's own pyexec.c (raw
+# REPL, raw-paste), taken from the MicroPython tree ($(TOP)), which the unix
+# port of 1.25 does not build.
+SRC_USERMOD_C += $(MODXEN_DIR)/board/repl.c $(MODXEN_DIR)/board/unix.c
 SRC_USERMOD_LIB_C += shared/runtime/pyexec.c
 # its banner names the compiler, a macro of extmod/modplatform.h (the ports'
 # main.c include it; pyexec.c itself does not)
 $(BUILD)/shared/runtime/pyexec.o: CFLAGS += -include py/mpconfig.h -include extmod/modplatform.h
-CFLAGS_USERMOD += -DMODXEN_HOST_REPL=1
-# --- end consoles
-# --- xenstore (issue 3): wire framing helpers for the server's hot path.
-SRC_USERMOD_C += $(MODXEN_DIR)/xsframe.c
-# --- end xenstore

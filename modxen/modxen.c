@@ -12,21 +12,9 @@
 // the backends).
 
 #include "modxen.h"
-#include "ring.h"        // guest byte rings (ring.c)
-#include "repl_unix.h"   // host REPL terminal (repl_unix.c, unix builds)
-#include "verify.h"      // es256_verify, policy_anchors (verify.c)
-#include "xsframe.h"     // xenstore wire framing (xsframe.c)
 
 #if !MICROPY_ENABLE_SCHEDULER || !MICROPY_SCHEDULER_STATIC_NODES
 #error "_xen needs MICROPY_ENABLE_SCHEDULER and MICROPY_SCHEDULER_STATIC_NODES=1"
-#endif
-
-#if MODXEN_BACKEND_SIM
-#define BACKEND_QSTR MP_QSTR_sim
-#elif MODXEN_BACKEND_LINUX
-#define BACKEND_QSTR MP_QSTR_linux
-#else
-#define BACKEND_QSTR MP_QSTR_zephyr
 #endif
 
 /******************************************************************************/
@@ -407,41 +395,6 @@ static mp_obj_t mod_xen_console_read(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_console_read_obj, 0, 1, mod_xen_console_read);
 
 /******************************************************************************/
-// Interrupting the interpreter (host builds: a REPL on a pty, a daemon that
-// must stop on SIGTERM).
-
-// interrupt_main(): raise KeyboardInterrupt in the main thread at its next
-// pending check (e.g. Ctrl-C read by a REPL's reader).
-static mp_obj_t mod_xen_interrupt_main(void) {
-    mp_sched_keyboard_interrupt();
-    xenhv_wake();
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen_interrupt_main_obj, mod_xen_interrupt_main);
-
-#if MODXEN_BACKEND_SIM || MODXEN_BACKEND_LINUX
-#include <signal.h>
-
-static void catch_signal_handler(int sig) {
-    (void)sig;
-    mp_sched_keyboard_interrupt();
-}
-
-// catch_signal(signum): deliver that signal (e.g. SIGTERM) as KeyboardInterrupt.
-static mp_obj_t mod_xen_catch_signal(mp_obj_t signum) {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = catch_signal_handler;
-    sigemptyset(&sa.sa_mask);
-    if (sigaction(mp_obj_get_int(signum), &sa, NULL) != 0) {
-        modxen_raise_errno(errno);
-    }
-    return mp_const_none;
-}
-static MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_catch_signal_obj, mod_xen_catch_signal);
-#endif
-
-/******************************************************************************/
 // The module.
 
 static mp_obj_t mod_xen___init__(void) {
@@ -456,9 +409,16 @@ static mp_obj_t mod_xen___init__(void) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_0(mod_xen___init___obj, mod_xen___init__);
 
-#if MODXEN_BACKEND_SIM
-extern const mp_obj_module_t modxen_sim_module;
-#endif
+// BACKEND: the backend's own name (xenhv_backend_name), through the
+// module's __getattr__ since a ROM table cannot hold a str of another file's
+// length. Only misses come here.
+static mp_obj_t mod_xen___getattr__(mp_obj_t attr) {
+    if (mp_obj_str_get_qstr(attr) == MP_QSTR_BACKEND) {
+        return mp_obj_new_str_via_qstr(xenhv_backend_name, strlen(xenhv_backend_name));
+    }
+    return MP_OBJ_NULL;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xen___getattr___obj, mod_xen___getattr__);
 
 #define C(name) { MP_ROM_QSTR(MP_QSTR_##name), MP_ROM_INT(name) }
 
@@ -470,11 +430,8 @@ static LOCKED(mod_xen_console_read);
 static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xen) },
     { MP_ROM_QSTR(MP_QSTR___init__), MP_ROM_PTR(&mod_xen___init___obj) },
-    { MP_ROM_QSTR(MP_QSTR_BACKEND), MP_ROM_QSTR(BACKEND_QSTR) },
+    { MP_ROM_QSTR(MP_QSTR___getattr__), MP_ROM_PTR(&mod_xen___getattr___obj) },
     { MP_ROM_QSTR(MP_QSTR_errorcode), MP_ROM_PTR(&errorcode_obj) },
-    #if MODXEN_BACKEND_SIM
-    { MP_ROM_QSTR(MP_QSTR_sim), MP_ROM_PTR(&modxen_sim_module) },
-    #endif
     { MP_ROM_QSTR(MP_QSTR_Mapping), MP_ROM_PTR(&modxen_mapping_type) },
     { MP_ROM_QSTR(MP_QSTR_EventChannel), MP_ROM_PTR(&modxen_evtchn_type) },
 
@@ -525,18 +482,6 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // console
     { MP_ROM_QSTR(MP_QSTR_console_write), MP_ROM_PTR(&mod_xen_console_write_locked) },
     { MP_ROM_QSTR(MP_QSTR_console_read), MP_ROM_PTR(&mod_xen_console_read_locked) },
-    // guest byte rings (ring.c) and the host REPL terminal (repl_unix.c)
-    MODXEN_RING_GLOBALS
-    MODXEN_REPL_GLOBALS
-    // xenstore wire framing (xsframe.c)
-    MODXEN_XSFRAME_GLOBALS
-    // boot-policy signatures (verify.c; empty when MODXEN_VERIFY=0)
-    MODXEN_VERIFY_GLOBALS
-    // interpreter control
-    { MP_ROM_QSTR(MP_QSTR_interrupt_main), MP_ROM_PTR(&mod_xen_interrupt_main_obj) },
-    #if MODXEN_BACKEND_SIM || MODXEN_BACKEND_LINUX
-    { MP_ROM_QSTR(MP_QSTR_catch_signal), MP_ROM_PTR(&mod_xen_catch_signal_obj) },
-    #endif
 
     // Constants, under Xen's own names.
     { MP_ROM_QSTR(MP_QSTR_PAGE_SIZE), MP_ROM_INT(PAGE_SIZE_XEN) },

@@ -1,4 +1,4 @@
-// Byte rings shared with a guest: the copy loops of the console and xenstore
+// _xenring: byte rings shared with a guest, the copy loops of the console and xenstore
 // ring protocols (Xen's io/console.h and io/xs_wire.h), and their layouts.
 //
 // Both protocols put one or two byte rings in a shared page: a data area of a
@@ -13,13 +13,15 @@
 //
 // A ring is described by a 4-tuple (data_offset, size, cons_offset,
 // prod_offset); the layouts below come from Xen's own structs (offsetof).
+//
+// Owns: the copy loops and the index checks. Must not know: the binding
+// (a page is any buffer), when to notify or what a broken ring means (Python).
 
 #include <string.h>
 #include <errno.h>
 
 #include "py/runtime.h"
 #include "py/objtuple.h"
-#include "ring.h"
 
 #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
 #include <zephyr/xen/public/io/console.h>
@@ -101,7 +103,7 @@ static MP_NORETURN void raise_corrupt(void) {
 // ring_read(page, layout, cons, buf, off=0) -> n
 // Copies up to len(buf) - off waiting bytes into buf[off:], then stores
 // cons + n as the ring's cons index in the page. The caller adds n to cons.
-static mp_obj_t mod_xen_ring_read(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t mod_xenring_read(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t page, buf;
     mp_get_buffer_raise(args[0], &page, MP_BUFFER_RW);
     mp_get_buffer_raise(args[3], &buf, MP_BUFFER_WRITE);
@@ -134,12 +136,12 @@ static mp_obj_t mod_xen_ring_read(size_t n_args, const mp_obj_t *args) {
     store_idx(p + d.cons, cons + (uint32_t)n);
     return MP_OBJ_NEW_SMALL_INT(n);
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_ring_read_obj, 4, 5, mod_xen_ring_read);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_read_obj, 4, 5, mod_xenring_read);
 
 // ring_write(page, layout, prod, data, off=0) -> n
 // Copies as much of data[off:] as the ring has room for, then stores
 // prod + n as the ring's prod index in the page. The caller adds n to prod.
-static mp_obj_t mod_xen_ring_write(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t mod_xenring_write(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t page, data;
     mp_get_buffer_raise(args[0], &page, MP_BUFFER_RW);
     mp_get_buffer_raise(args[3], &data, MP_BUFFER_READ);
@@ -171,11 +173,11 @@ static mp_obj_t mod_xen_ring_write(size_t n_args, const mp_obj_t *args) {
     store_idx(p + d.prod, prod + (uint32_t)n);
     return MP_OBJ_NEW_SMALL_INT(n);
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_ring_write_obj, 4, 5, mod_xen_ring_write);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_write_obj, 4, 5, mod_xenring_write);
 
 // ring_indices(page, layout) -> (cons, prod) as the page holds them right now
 // (raw, unchecked: for diagnostics and for taking over a ring).
-static mp_obj_t mod_xen_ring_indices(mp_obj_t page_in, mp_obj_t layout) {
+static mp_obj_t mod_xenring_indices(mp_obj_t page_in, mp_obj_t layout) {
     mp_buffer_info_t page;
     mp_get_buffer_raise(page_in, &page, MP_BUFFER_READ);
     ring_desc_t d;
@@ -188,10 +190,10 @@ static mp_obj_t mod_xen_ring_indices(mp_obj_t page_in, mp_obj_t layout) {
     };
     return mp_obj_new_tuple(2, t);
 }
-MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_ring_indices_obj, mod_xen_ring_indices);
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_xenring_indices_obj, mod_xenring_indices);
 
 #define LAYOUT(name, type, data, cons, prod) \
-    const mp_rom_obj_tuple_t name = { { &mp_type_tuple }, 4, { \
+    static const mp_rom_obj_tuple_t name = { { &mp_type_tuple }, 4, { \
                                           MP_ROM_INT(offsetof(type, data)), \
                                           MP_ROM_INT(sizeof(((type *)0)->data)), \
                                           MP_ROM_INT(offsetof(type, cons)), \
@@ -199,8 +201,27 @@ MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_ring_indices_obj, mod_xen_ring_indices);
                                       } }
 
 // Console page: the guest writes `out` (dom0 reads), dom0 writes `in`.
-LAYOUT(modxen_ring_console_out, struct xencons_interface, out, out_cons, out_prod);
-LAYOUT(modxen_ring_console_in, struct xencons_interface, in, in_cons, in_prod);
+LAYOUT(xenring_console_out, struct xencons_interface, out, out_cons, out_prod);
+LAYOUT(xenring_console_in, struct xencons_interface, in, in_cons, in_prod);
 // Xenstore page: the guest writes `req`, dom0 writes `rsp`.
-LAYOUT(modxen_ring_xenstore_req, struct xenstore_domain_interface, req, req_cons, req_prod);
-LAYOUT(modxen_ring_xenstore_rsp, struct xenstore_domain_interface, rsp, rsp_cons, rsp_prod);
+LAYOUT(xenring_xenstore_req, struct xenstore_domain_interface, req, req_cons, req_prod);
+LAYOUT(xenring_xenstore_rsp, struct xenstore_domain_interface, rsp, rsp_cons, rsp_prod);
+
+static const mp_rom_map_elem_t xenring_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xenring) },
+    { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&mod_xenring_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&mod_xenring_write_obj) },
+    { MP_ROM_QSTR(MP_QSTR_indices), MP_ROM_PTR(&mod_xenring_indices_obj) },
+    { MP_ROM_QSTR(MP_QSTR_CONSOLE_OUT), MP_ROM_PTR(&xenring_console_out) },
+    { MP_ROM_QSTR(MP_QSTR_CONSOLE_IN), MP_ROM_PTR(&xenring_console_in) },
+    { MP_ROM_QSTR(MP_QSTR_XENSTORE_REQ), MP_ROM_PTR(&xenring_xenstore_req) },
+    { MP_ROM_QSTR(MP_QSTR_XENSTORE_RSP), MP_ROM_PTR(&xenring_xenstore_rsp) },
+};
+static MP_DEFINE_CONST_DICT(xenring_globals, xenring_globals_table);
+
+const mp_obj_module_t mp_module_xenring = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&xenring_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__xenring, mp_module_xenring);

@@ -1,4 +1,8 @@
-// _xen signature checks for boot-policy bundles (issue 7).
+// _es256: signature checks for boot-policy bundles, a module of its own.
+//
+// Owns: ES256 verification and the compiled-in trust anchors. Must not know:
+// Xen, or what a bundle is (xen.policy); absent when MODXEN_VERIFY=0, and
+// xen.policy then refuses every bundle.
 //
 // One primitive, ES256 (ECDSA over NIST P-256 with SHA-256, RFC 9053), and
 // the firmware's compiled-in trust anchors. Everything else about a bundle
@@ -15,7 +19,9 @@
 #include "py/objtuple.h"
 #include "py/mperrno.h"
 
-#include "verify.h"
+#ifndef MODXEN_VERIFY
+#define MODXEN_VERIFY 0
+#endif
 
 #if MODXEN_VERIFY
 
@@ -85,11 +91,11 @@ static int es256_check(const uint8_t *pub, const uint8_t *msg, size_t msg_len, c
     return res;
 }
 
-// _xen.es256_verify(pubkey, message, signature) -> bool
+// _es256.verify(pubkey, message, signature) -> bool
 //   pubkey: 65-byte uncompressed SEC1 P-256 point; signature: 64 bytes r||s
 //   (COSE's ES256 form). False for a signature that does not verify;
 //   ValueError for a malformed key or signature.
-static mp_obj_t mod_xen_es256_verify(mp_obj_t pub_in, mp_obj_t msg_in, mp_obj_t sig_in) {
+static mp_obj_t mod_es256_verify(mp_obj_t pub_in, mp_obj_t msg_in, mp_obj_t sig_in) {
     mp_buffer_info_t pub, msg, sig;
     mp_get_buffer_raise(pub_in, &pub, MP_BUFFER_READ);
     mp_get_buffer_raise(msg_in, &msg, MP_BUFFER_READ);
@@ -112,17 +118,31 @@ static mp_obj_t mod_xen_es256_verify(mp_obj_t pub_in, mp_obj_t msg_in, mp_obj_t 
     }
     return mp_const_none; // not reached
 }
-MP_DEFINE_CONST_FUN_OBJ_3(mod_xen_es256_verify_obj, mod_xen_es256_verify);
+static MP_DEFINE_CONST_FUN_OBJ_3(mod_es256_verify_obj, mod_es256_verify);
 
-// _xen.policy_anchors() -> tuple of 65-byte SEC1 public keys compiled into
+// _es256.policy_anchors() -> tuple of 65-byte SEC1 public keys compiled into
 // this firmware, in the order given at build time.
-static mp_obj_t mod_xen_policy_anchors(void) {
+static mp_obj_t mod_es256_policy_anchors(void) {
     mp_obj_t keys[MODXEN_POLICY_ANCHOR_COUNT + 1];
     for (size_t i = 0; i < MODXEN_POLICY_ANCHOR_COUNT; i++) {
         keys[i] = mp_obj_new_bytes(modxen_policy_anchor_data + i * SEC1_P256_LEN, SEC1_P256_LEN);
     }
     return mp_obj_new_tuple(MODXEN_POLICY_ANCHOR_COUNT, keys);
 }
-MP_DEFINE_CONST_FUN_OBJ_0(mod_xen_policy_anchors_obj, mod_xen_policy_anchors);
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_es256_policy_anchors_obj, mod_es256_policy_anchors);
+
+static const mp_rom_map_elem_t es256_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__es256) },
+    { MP_ROM_QSTR(MP_QSTR_verify), MP_ROM_PTR(&mod_es256_verify_obj) },
+    { MP_ROM_QSTR(MP_QSTR_policy_anchors), MP_ROM_PTR(&mod_es256_policy_anchors_obj) },
+};
+static MP_DEFINE_CONST_DICT(es256_globals, es256_globals_table);
+
+const mp_obj_module_t mp_module_es256 = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&es256_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__es256, mp_module_es256);
 
 #endif // MODXEN_VERIFY

@@ -1,16 +1,19 @@
-// xenstore wire framing in C: the per-message byte work of the xenstore
+// _xsframe: xenstore wire framing in C, the per-message byte work of the xenstore
 // server (pylib/xen/xenstore), which is measurably too slow in Python on the
 // unix port. Policy stays in Python; these only split, join and check bytes.
 //
 // A message is a header of four host-endian u32 (type, req_id, tx_id, len)
 // followed by len <= 4096 payload bytes (Xen's io/xs_wire.h). wire.py has a
-// pure-Python twin of each function (used when _xen is absent); the tests
+// pure-Python twin of each function (used when _xsframe is absent); the tests
 // compare the two.
 //
-// Heap per call: xs_parse allocates the payload bytes (and, without hdr,
+// Owns: splitting, joining and checking xenstore bytes. Must not know: Xen,
+// the store, or where the bytes come from (socket or ring).
+//
+// Heap per call: parse allocates the payload bytes (and, without hdr,
 // the 4-tuple);
-// xs_packet, xs_tail, xs_child_add and xs_child_del one bytes object;
-// xs_path_ok and xs_readinto nothing.
+// packet, tail, child_add and child_del one bytes object; path_ok and
+// readinto nothing.
 
 #include <string.h>
 
@@ -19,7 +22,6 @@
 #include "py/objtuple.h"
 #include "py/objlist.h"
 #include "py/stream.h"
-#include "xsframe.h"
 
 #define XS_HEADER 16
 #define XS_PAYLOAD_MAX 4096
@@ -80,7 +82,7 @@ static size_t arg_index(mp_obj_t o, size_t limit) {
 // length over 4096 raises ValueError: such a stream cannot be resynchronised.
 // With hdr (a list of at least 3 items) type, req_id and tx_id go into
 // hdr[0:3] and only the payload is returned: no tuple per message.
-static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t mod_xsframe_parse(size_t n_args, const mp_obj_t *args) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(args[0], &b, MP_BUFFER_READ);
     size_t end = n_args > 2 ? arg_index(args[2], b.len) : b.len;
@@ -119,7 +121,7 @@ static mp_obj_t mod_xen_xs_parse(size_t n_args, const mp_obj_t *args) {
     }
     return mp_obj_new_tuple(4, t);
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_parse_obj, 1, 4, mod_xen_xs_parse);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xsframe_parse_obj, 1, 4, mod_xsframe_parse);
 
 static uint32_t arg_u32(mp_obj_t o) {
     return (uint32_t)mp_obj_get_int_truncated(o);
@@ -128,7 +130,7 @@ static uint32_t arg_u32(mp_obj_t o) {
 // xs_packet(type, req_id, tx_id, payload) -> bytes: header + payload in one
 // object (the header's len is len(payload); the caller keeps it <= 4096 where
 // the protocol requires it).
-static mp_obj_t mod_xen_xs_packet(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t mod_xsframe_packet(size_t n_args, const mp_obj_t *args) {
     (void)n_args;
     mp_buffer_info_t pl;
     mp_get_buffer_raise(args[3], &pl, MP_BUFFER_READ);
@@ -149,19 +151,19 @@ static mp_obj_t mod_xen_xs_packet(size_t n_args, const mp_obj_t *args) {
 
 // xs_tail(data, start) -> bytes(data[start:]), its hash left uncomputed (a
 // WRITE's value: stored and sent back, never a dict key).
-static mp_obj_t mod_xen_xs_tail(mp_obj_t data_in, mp_obj_t start_in) {
+static mp_obj_t mod_xsframe_tail(mp_obj_t data_in, mp_obj_t start_in) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(data_in, &b, MP_BUFFER_READ);
     size_t start = arg_index(start_in, b.len);
     return new_bytes_lazy((const uint8_t *)b.buf + start, b.len - start);
 }
-MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_tail_obj, mod_xen_xs_tail);
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_packet_obj, 4, 4, mod_xen_xs_packet);
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_xsframe_tail_obj, mod_xsframe_tail);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xsframe_packet_obj, 4, 4, mod_xsframe_packet);
 
 // xs_path_ok(path) -> bool: non-empty, only [A-Za-z0-9-/_@], no "//", no
 // trailing "/" unless the path is "/". (Where it must start and how long it
 // may be is the core's business.)
-static mp_obj_t mod_xen_xs_path_ok(mp_obj_t path) {
+static mp_obj_t mod_xsframe_path_ok(mp_obj_t path) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(path, &b, MP_BUFFER_READ);
     const uint8_t *p = b.buf;
@@ -181,13 +183,13 @@ static mp_obj_t mod_xen_xs_path_ok(mp_obj_t path) {
     }
     return mp_const_true;
 }
-MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_xs_path_ok_obj, mod_xen_xs_path_ok);
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xsframe_path_ok_obj, mod_xsframe_path_ok);
 
 // xs_readinto(stream, buf, off=0) -> n (0 at end of stream), or None when
 // nothing can be read now. ONE read of a (non-blocking) stream into
 // buf[off:]: a socket's own readinto() reads again until its buffer is full
 // or the read would block, which costs an extra system call per message.
-static mp_obj_t mod_xen_xs_readinto(size_t n_args, const mp_obj_t *args) {
+static mp_obj_t mod_xsframe_readinto(size_t n_args, const mp_obj_t *args) {
     mp_get_stream_raise(args[0], MP_STREAM_OP_READ);
     mp_buffer_info_t b;
     mp_get_buffer_raise(args[1], &b, MP_BUFFER_WRITE);
@@ -206,13 +208,13 @@ static mp_obj_t mod_xen_xs_readinto(size_t n_args, const mp_obj_t *args) {
     }
     return MP_OBJ_NEW_SMALL_INT(n);
 }
-MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_xs_readinto_obj, 2, 3, mod_xen_xs_readinto);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xsframe_readinto_obj, 2, 3, mod_xsframe_readinto);
 
 // Child lists as the wire has them, b"name\0name\0...": the core keeps a
 // node's children in that form (pylib/xen/xenstore/store.py).
 
 // xs_child_add(blob, name) -> blob + name + b"\0" (a new object).
-static mp_obj_t mod_xen_xs_child_add(mp_obj_t blob_in, mp_obj_t name_in) {
+static mp_obj_t mod_xsframe_child_add(mp_obj_t blob_in, mp_obj_t name_in) {
     mp_buffer_info_t b, n;
     mp_get_buffer_raise(blob_in, &b, MP_BUFFER_READ);
     mp_get_buffer_raise(name_in, &n, MP_BUFFER_READ);
@@ -228,11 +230,11 @@ static mp_obj_t mod_xen_xs_child_add(mp_obj_t blob_in, mp_obj_t name_in) {
     o->data = p;
     return MP_OBJ_FROM_PTR(o);
 }
-MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_child_add_obj, mod_xen_xs_child_add);
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_xsframe_child_add_obj, mod_xsframe_child_add);
 
 // xs_child_del(blob, name) -> blob without the entry name (a new object), or
 // blob itself when no entry is exactly name.
-static mp_obj_t mod_xen_xs_child_del(mp_obj_t blob_in, mp_obj_t name_in) {
+static mp_obj_t mod_xsframe_child_del(mp_obj_t blob_in, mp_obj_t name_in) {
     mp_buffer_info_t b, n;
     mp_get_buffer_raise(blob_in, &b, MP_BUFFER_READ);
     mp_get_buffer_raise(name_in, &n, MP_BUFFER_READ);
@@ -249,4 +251,23 @@ static mp_obj_t mod_xen_xs_child_del(mp_obj_t blob_in, mp_obj_t name_in) {
     }
     return blob_in;
 }
-MP_DEFINE_CONST_FUN_OBJ_2(mod_xen_xs_child_del_obj, mod_xen_xs_child_del);
+static MP_DEFINE_CONST_FUN_OBJ_2(mod_xsframe_child_del_obj, mod_xsframe_child_del);
+
+static const mp_rom_map_elem_t xsframe_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xsframe) },
+    { MP_ROM_QSTR(MP_QSTR_parse), MP_ROM_PTR(&mod_xsframe_parse_obj) },
+    { MP_ROM_QSTR(MP_QSTR_packet), MP_ROM_PTR(&mod_xsframe_packet_obj) },
+    { MP_ROM_QSTR(MP_QSTR_path_ok), MP_ROM_PTR(&mod_xsframe_path_ok_obj) },
+    { MP_ROM_QSTR(MP_QSTR_readinto), MP_ROM_PTR(&mod_xsframe_readinto_obj) },
+    { MP_ROM_QSTR(MP_QSTR_tail), MP_ROM_PTR(&mod_xsframe_tail_obj) },
+    { MP_ROM_QSTR(MP_QSTR_child_add), MP_ROM_PTR(&mod_xsframe_child_add_obj) },
+    { MP_ROM_QSTR(MP_QSTR_child_del), MP_ROM_PTR(&mod_xsframe_child_del_obj) },
+};
+static MP_DEFINE_CONST_DICT(xsframe_globals, xsframe_globals_table);
+
+const mp_obj_module_t mp_module_xsframe = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&xsframe_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__xsframe, mp_module_xsframe);

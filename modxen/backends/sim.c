@@ -11,7 +11,7 @@
 //
 // Guest memory is real host memory: one memfd per domain, one page of the
 // file per guest page. Dom0 mappings (xenhv_map_foreign) and the guest's own
-// view (_xen.sim.guest_map) are MAP_SHARED mappings of the same file pages,
+// view (_xensim.guest_map) are MAP_SHARED mappings of the same file pages,
 // so they alias the same bytes. A page stays alive while dom0 maps it, also
 // after the guest gave it back or the domain died, as in Xen; a dying domain
 // disappears once its last page is gone.
@@ -2951,7 +2951,7 @@ int xenhv_evtchn_close(evtchn_port_t port) {
 }
 
 /******************************************************************************/
-// _xen.sim: the test's side of the model (guest actions, inspection, faults).
+// _xensim: the test's side of the model (guest actions, inspection, faults).
 
 static MP_NORETURN void sim_raise(int xen_err) {
     mp_raise_OSError(errno_to_host(xen_err < 0 ? -xen_err : xen_err));
@@ -3738,7 +3738,7 @@ static mp_obj_t sim_hypercall(size_t n_args, const mp_obj_t *args) {
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(sim_hypercall_obj, 1, 6, sim_hypercall);
 
 static const mp_rom_map_elem_t sim_globals_table[] = {
-    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR_sim) },
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xensim) },
     { MP_ROM_QSTR(MP_QSTR_reset), MP_ROM_PTR(&sim_reset_obj) },
     { MP_ROM_QSTR(MP_QSTR_set_privileged), MP_ROM_PTR(&sim_set_privileged_obj) },
     { MP_ROM_QSTR(MP_QSTR_flask), MP_ROM_PTR(&sim_flask_obj) },
@@ -3768,7 +3768,9 @@ static const mp_rom_map_elem_t sim_globals_table[] = {
 };
 static MP_DEFINE_CONST_DICT(sim_globals, sim_globals_table);
 
-const mp_obj_module_t modxen_sim_module = {
+const mp_obj_module_t mp_module_xensim = {
     .base = { &mp_type_module },
     .globals = (mp_obj_dict_t *)&sim_globals,
 };
+
+MP_REGISTER_MODULE(MP_QSTR__xensim, mp_module_xensim);

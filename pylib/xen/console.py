@@ -3,8 +3,8 @@
 #
 # The page is Xen's struct xencons_interface: the guest writes its output into
 # the `out` ring, dom0 writes input into the `in` ring; the layouts (offsets,
-# sizes) come from Xen's header through _xen.RING_CONSOLE_OUT/IN. The copy
-# loops are _xen.ring_read/ring_write (C): dom0 keeps its own indices (out
+# sizes) come from Xen's header through _xenring.CONSOLE_OUT/IN. The copy
+# loops are _xenring.read/write (C): dom0 keeps its own indices (out
 # cons, in prod) and never trusts the guest's; a guest whose indices are
 # impossible gets its console marked broken (logged; others keep running)
 # and the page is not touched again.
@@ -21,9 +21,10 @@ import sys
 import os
 import errno
 import _xen
+import _xenring
 
-OUT = _xen.RING_CONSOLE_OUT   # (data offset, size, cons offset, prod offset)
-IN = _xen.RING_CONSOLE_IN
+OUT = _xenring.CONSOLE_OUT   # (data offset, size, cons offset, prod offset)
+IN = _xenring.CONSOLE_IN
 DEFAULT_BACKLOG = 16384
 DEFAULT_INPUT_MAX = 65536
 LOG_SIZE = 1 << 20            # rotate the log file beyond this many bytes
@@ -68,8 +69,8 @@ class Console:
         if logdir is not None:
             self._open_log()
         # Take over the indices the builder left (normally all zero).
-        ocons, oprod = _xen.ring_indices(page, OUT)
-        icons, iprod = _xen.ring_indices(page, IN)
+        ocons, oprod = _xenring.indices(page, OUT)
+        icons, iprod = _xenring.indices(page, IN)
         self._ocons = ocons
         self._iprod = iprod
         if ((oprod - ocons) & _M) > OUT[1] or ((iprod - icons) & _M) > IN[1]:
@@ -95,9 +96,9 @@ class Console:
         while moved < budget:
             pos = self._pos
             try:
-                n = _xen.ring_read(page, OUT, self._ocons, bl, pos)
+                n = _xenring.read(page, OUT, self._ocons, bl, pos)
             except OSError:
-                cons, prod = _xen.ring_indices(page, OUT)
+                cons, prod = _xenring.indices(page, OUT)
                 self._corrupt("out ring: cons %d prod %d (ring %d)" % (cons, prod, OUT[1]))
                 return
             if n == 0:
@@ -179,7 +180,7 @@ class Console:
         if self.broken is not None:
             raise OSError(errno.EIO)
         data = bytes(data)
-        cons = _xen.ring_indices(self.page, IN)[0]
+        cons = _xenring.indices(self.page, IN)[0]
         free = IN[1] - ((self._iprod - cons) & _M)
         if free < 0:
             free = 0       # corrupt: _push_input below reports it
@@ -204,9 +205,9 @@ class Console:
         if self._inoff >= len(self._inq) or self.broken is not None or self.closed:
             return
         try:
-            n = _xen.ring_write(self.page, IN, self._iprod, self._inq, self._inoff)
+            n = _xenring.write(self.page, IN, self._iprod, self._inq, self._inoff)
         except OSError:
-            cons, prod = _xen.ring_indices(self.page, IN)
+            cons, prod = _xenring.indices(self.page, IN)
             self._corrupt("in ring: cons %d prod %d (ring %d)" % (cons, prod, IN[1]))
             return
         if n:

@@ -17,7 +17,7 @@
 import sys
 import os
 import vfs
-import _xen
+import _xenboard
 
 FLASH = "/flash"
 DEFAULT_ROOT = "build/state/flash"
@@ -103,7 +103,7 @@ def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
     if boot is not None:
         with open(boot) as f:
             code = f.read()
-    dev = _xen.repl_tty(path)
+    dev = _xenboard.repl_tty(path)
     if policy:
         # what the firmware's boot runs on a board: the installed boot
         # policy, with trial and revert handling
@@ -121,7 +121,7 @@ def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
     _state = _State(root)
     if path != "-":
         sys.stderr.write("xen.repl: %s -> %s, root %s\n" % (path, dev, root))
-    _xen.repl_run(soft_reset)
+    _xenboard.repl_run(soft_reset)
 
 
 def _usage():

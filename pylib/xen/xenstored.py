@@ -45,9 +45,9 @@ def _catch_signals():
     """SIGTERM and SIGINT end the serving loop as KeyboardInterrupt, so the
     socket is removed on the way out (even when the shell that started us
     ignores SIGINT for background jobs)."""
-    import _xen
-    _xen.catch_signal(15)
-    _xen.catch_signal(2)
+    import _xenboard
+    _xenboard.catch_signal(15)
+    _xenboard.catch_signal(2)
 
 
 def main(argv=None):

@@ -4,10 +4,10 @@ indices, several consoles, consumers."""
 from consolelib import mp_json, run_mp
 
 PRE = """
-import _xen, time, struct
+import _xen, _xensim, _xenring, time, struct
 import xen.console as xc
 from conguest import Guest
-_xen.sim.reset()
+_xensim.reset()
 def settle(ms=20):
     time.sleep_ms(ms)     # upcalls run while the interpreter sleeps
 def pattern(n, seed=0):
@@ -25,8 +25,8 @@ def flood(g, data, chunk=None):
 
 
 def test_layout_from_xen_headers():
-    r, _ = mp_json("import _xen\nemit([list(_xen.RING_CONSOLE_IN), list(_xen.RING_CONSOLE_OUT), "
-                   "list(_xen.RING_XENSTORE_REQ), list(_xen.RING_XENSTORE_RSP)])")
+    r, _ = mp_json("import _xenring\nemit([list(_xenring.CONSOLE_IN), list(_xenring.CONSOLE_OUT), "
+                   "list(_xenring.XENSTORE_REQ), list(_xenring.XENSTORE_RSP)])")
     # struct xencons_interface: in[1024], out[2048], in_cons, in_prod, out_cons, out_prod
     assert r[0] == [0, 1024, 3072, 3076]
     assert r[1] == [1024, 2048, 3080, 3084]
@@ -108,7 +108,7 @@ buf = bytearray(6000)
 n = 0
 maxfill = 0
 for i in range(2000):
-    cons, prod = _xen.ring_indices(g.page, _xen.RING_CONSOLE_IN)
+    cons, prod = _xenring.indices(g.page, _xenring.CONSOLE_IN)
     maxfill = max(maxfill, (prod - cons) & 0xffffffff)
     n += g.read(buf, n)
     if n >= 5000:
@@ -148,7 +148,7 @@ cb = xc.serve(bad.domid, bad.gfn, bad.port)
 cg = xc.serve(good.domid, good.gfn, good.port)
 bad.write(b'before\\n'); settle()
 sentinel = bytes(bad.page[3088:4096])
-bad.poke(_xen.RING_CONSOLE_OUT[3], 0x7fff0000)       # out_prod far beyond the ring
+bad.poke(_xenring.CONSOLE_OUT[3], 0x7fff0000)       # out_prod far beyond the ring
 bad.notify(); settle()
 bad.notify(); settle()
 good.write(b'still fine\\n'); settle()
@@ -172,12 +172,12 @@ def test_malicious_in_cons_and_bad_start_indices():
     r, err = mp_json(PRE + """
 g = Guest()
 c = xc.serve(g.domid, g.gfn, g.port)
-g.poke(_xen.RING_CONSOLE_IN[2], 5000)    # in_cons ahead of dom0's in_prod
+g.poke(_xenring.CONSOLE_IN[2], 5000)    # in_cons ahead of dom0's in_prod
 c.write(b'hello')
 b1 = c.broken is not None
 h = Guest()
-h.poke(_xen.RING_CONSOLE_OUT[2], 0)
-h.poke(_xen.RING_CONSOLE_OUT[3], 4096)   # 4096 bytes "waiting" in a 2048 ring
+h.poke(_xenring.CONSOLE_OUT[2], 0)
+h.poke(_xenring.CONSOLE_OUT[3], 4096)   # 4096 bytes "waiting" in a 2048 ring
 c2 = xc.serve(h.domid, h.gfn, h.port)
 settle()
 emit({'b1': b1, 'b2': c2.broken is not None, 'total2': c2.total, 'in_area': bytes(g.page[0:5])})
@@ -241,21 +241,21 @@ emit({'cb': b''.join(seen) == data, 'names': names, 'tail': data.endswith(logs),
 def test_close_unmaps_and_is_idempotent():
     r, _ = mp_json(PRE + """
 g = Guest()
-m0 = _xen.sim.mappings()
+m0 = _xensim.mappings()
 c = xc.serve(g.domid, g.gfn, g.port)
-m1 = _xen.sim.mappings()
+m1 = _xensim.mappings()
 try:
     xc.serve(g.domid, g.gfn, g.port); dup = None
 except OSError as e:
     dup = e.errno
 port = c.channel.port
 c.close(); c.close()
-m2 = _xen.sim.mappings()
+m2 = _xensim.mappings()
 try:
     xc.get(g.domid); missing = False
 except KeyError:
     missing = True
-ports = _xen.sim.domain(0)['ports']
+ports = _xensim.domain(0)['ports']
 try:
     c.write(b'x'); werr = None
 except OSError as e:
@@ -292,19 +292,19 @@ def err(f, *a):
     except Exception as e:
         out.append(type(e).__name__)
 page = bytearray(4096)
-err(_xen.ring_read, page, (0, 1000, 3072, 3076), 0, bytearray(10))     # not a power of two
-err(_xen.ring_read, page, (4000, 1024, 3072, 3076), 0, bytearray(10))  # ring beyond the page
-err(_xen.ring_read, page, (0, 1024, 4094, 3076), 0, bytearray(10))     # index beyond the page
-err(_xen.ring_read, page, (0, 1024, 3073, 3076), 0, bytearray(10))     # unaligned index
-err(_xen.ring_read, page, (0, 1024, 3072), 0, bytearray(10))
-err(_xen.ring_read, page, (0, 1024, 3072, 3076), 0, bytearray(10), 11)
-err(_xen.ring_write, bytearray(100), _xen.RING_CONSOLE_IN, 0, b'x')
-err(_xen.ring_write, page, _xen.RING_CONSOLE_IN, 0, b'x')
+err(_xenring.read, page, (0, 1000, 3072, 3076), 0, bytearray(10))     # not a power of two
+err(_xenring.read, page, (4000, 1024, 3072, 3076), 0, bytearray(10))  # ring beyond the page
+err(_xenring.read, page, (0, 1024, 4094, 3076), 0, bytearray(10))     # index beyond the page
+err(_xenring.read, page, (0, 1024, 3073, 3076), 0, bytearray(10))     # unaligned index
+err(_xenring.read, page, (0, 1024, 3072), 0, bytearray(10))
+err(_xenring.read, page, (0, 1024, 3072, 3076), 0, bytearray(10), 11)
+err(_xenring.write, bytearray(100), _xenring.CONSOLE_IN, 0, b'x')
+err(_xenring.write, page, _xenring.CONSOLE_IN, 0, b'x')
 g = Guest()
 err(xc.serve, g.domid, g.gfn + 5, g.port)                # unpopulated frame
 err(xc.serve, g.domid, g.gfn, g.port + 40)               # no such guest port
 err(xc.Console, 0, None, None, 0)
-emit([out, _xen.sim.mappings()])
+emit([out, _xensim.mappings()])
 """)
     out, maps = r
     assert out[:7] == ["ValueError"] * 7

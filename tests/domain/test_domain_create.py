@@ -36,7 +36,7 @@ def images(tmp_path):
 PRE = """
 import xen, _xen, errno, time
 from xen import xenstore
-sim = _xen.sim
+import _xensim as sim
 def err(f, *a, **k):
     try:
         f(*a, **k)

@@ -22,8 +22,9 @@ def kernel(tmp_path):
 PRE = """
 import xen, _xen, time
 from xen import xl
-sim = _xen.sim
-OUT = _xen.RING_CONSOLE_OUT
+import _xensim as sim
+import _xenring
+OUT = _xenring.CONSOLE_OUT
 def settle(n=5):
     for _ in range(n):
         time.sleep_ms(2)
@@ -33,9 +34,9 @@ class GuestConsole:
         self.d = dom.domid
         self.page = sim.guest_map(self.d, _xen.hvm_get_param(self.d, _xen.HVM_PARAM_CONSOLE_PFN))
         self.port = _xen.hvm_get_param(self.d, _xen.HVM_PARAM_CONSOLE_EVTCHN)
-        self.prod = _xen.ring_indices(self.page, OUT)[1]
+        self.prod = _xenring.indices(self.page, OUT)[1]
     def say(self, data, notify=True):
-        n = _xen.ring_write(self.page, OUT, self.prod, data, 0)
+        n = _xenring.write(self.page, OUT, self.prod, data, 0)
         self.prod = (self.prod + n) & 0xFFFFFFFF
         if notify:
             sim.guest_notify(self.d, self.port)

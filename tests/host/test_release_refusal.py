@@ -4,7 +4,7 @@ Xen does give names the release and interface the firmware spoke."""
 import pytest
 
 PRE = """
-import _xen, xen
+import _xen, _xensim, xen
 def err(f, *a, **k):
     try:
         f(*a, **k)
@@ -20,7 +20,7 @@ def test_release_outside_the_range_is_refused_by_name(mp, monkeypatch, release, 
     r = mp.json(PRE + """
 emit([err(xen.start), err(_xen.createdomain), err(_xen.domain_list),
       err(xen.domain_create, {'name': 'g', 'kernel': 'Image', 'memory': 32}),
-      _xen.version()[:2], len(_xen.sim.domain(0)['ports'])])
+      _xen.version()[:2], len(_xensim.domain(0)['ports'])])
 """)
     msg = "Xen %s (domctl 0x%x) is %s this firmware (4.17-4.22)" % (release, domctl, how)
     start, create, dlist, build, version, dom0_ports = r
@@ -41,7 +41,7 @@ def test_eacces_from_xen_names_the_interface_spoken(mp, monkeypatch, tmp_path, r
     monkeypatch.setenv("MODXEN_SIM_XEN", release)
     r = mp.json(PRE + """
 import errno
-_xen.sim.fail('domctl.createdomain', 1, errno.EACCES)
+_xensim.fail('domctl.createdomain', 1, errno.EACCES)
 emit([err(xen.domain_create, {'name': 'g', 'kernel': %r, 'memory': 32}), len(_xen.domain_list())])
 """ % str(k))
     assert r[0] == ["BuildError", "domain g: createdomain failed: [Errno 13] EACCES (%s)" % speaks]

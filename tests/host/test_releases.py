@@ -20,7 +20,7 @@ def since(release, minor):
 
 PRE = """
 import _xen, errno
-sim = _xen.sim
+import _xensim as sim
 def err(f, *a, **k):
     try:
         f(*a, **k)

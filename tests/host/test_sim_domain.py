@@ -5,7 +5,7 @@ Each test runs a fresh firmware process, so a fresh simulated hypervisor."""
 
 PRE = """
 import _xen, struct, time
-sim = _xen.sim
+import _xensim as sim
 # Linux errno numbers (the host firmware's); MicroPython's errno module
 # names only a few of them.
 NAMES = {1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 5: 'EIO', 7: 'E2BIG', 9: 'EBADF',

@@ -6,7 +6,7 @@ import pytest
 # Common prelude: a domain ready for building.
 NEW = """
 import _xen, errno
-sim = _xen.sim
+import _xensim as sim
 def err(f, *a, **k):
     try:
         f(*a, **k)
@@ -256,11 +256,11 @@ emit([_xen.hvm_get_param(d, _xen.HVM_PARAM_STORE_PFN), _xen.hvm_get_param(d, _xe
 
 def test_console_io(mp):
     r = mp.json("""
-import _xen
+import _xen, _xensim
 _xen.console_write(b'dom0 says hi\\n')
-out = _xen.sim.console_output()
+out = _xensim.console_output()
 empty = _xen.console_read()
-_xen.sim.console_input(b'typed')
+_xensim.console_input(b'typed')
 emit([out.decode(), empty.decode(), _xen.console_read(3).decode(), _xen.console_read().decode()])
 """)
     assert r == ["dom0 says hi\n", "", "typ", "ed"]
@@ -351,10 +351,10 @@ print('guest byte', memoryview(sim.guest_map(d, 0x39000))[0])
 
 def test_interrupt_main_and_catch_signal(mp):
     out = mp.run("""
-import _xen, _thread, time
+import _xenboard, _thread, time
 def later():
     time.sleep_ms(50)
-    _xen.interrupt_main()
+    _xenboard.interrupt_main()
 _thread.start_new_thread(later, ())
 try:
     while True:
@@ -362,7 +362,7 @@ try:
 except KeyboardInterrupt:
     print('interrupted')
 import os
-_xen.catch_signal(15)
+_xenboard.catch_signal(15)
 try:
     os.system('kill -TERM %d' % int(open('/proc/self/stat').read().split()[0]))
     for i in range(200):     # a daemon's loop: the interrupt lands in it

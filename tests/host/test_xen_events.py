@@ -9,7 +9,7 @@ import time
 
 GUEST = """
 import _xen, errno, time
-sim = _xen.sim
+import _xensim as sim
 def err(f, *a, **k):
     try:
         f(*a, **k)
@@ -248,7 +248,7 @@ def test_ctrl_c_during_an_upcall_reaches_the_running_code(mp):
     # A KeyboardInterrupt that lands while a callback runs belongs to the code
     # the upcall interrupted: it must not be swallowed by the callback.
     r = mp.json(GUEST + """
-import _thread
+import _thread, _xenboard
 def busy(c):
     t = time.ticks_ms()
     while time.ticks_diff(time.ticks_ms(), t) < 300:
@@ -257,7 +257,7 @@ ch.callback = busy
 def guest():
     sim.guest_notify(d, gport)
     time.sleep_ms(100)
-    _xen.interrupt_main()
+    _xenboard.interrupt_main()
 _thread.start_new_thread(guest, ())
 try:
     t0 = time.ticks_ms()

@@ -1,4 +1,4 @@
-"""_xen.es256_verify (mbedTLS) against signatures made by `cryptography`,
+"""_es256.verify (mbedTLS) against signatures made by `cryptography`,
 and the strict CBOR of xen.policy against cbor2."""
 import os
 
@@ -31,7 +31,7 @@ def test_es256_verify_agrees_with_cryptography(firmware):
                  (int.from_bytes(sig[:32], "big"), order)):
         cases.append((sec1(key).hex(), b"m".hex(), (r.to_bytes(n, "big") + s.to_bytes(n, "big")).hex(), False))
     got = firmware.json(
-        "import _xen, binascii\nu = binascii.unhexlify\nemit([_xen.es256_verify(u(k), u(m), u(s)) for k, m, s, _ in %r])"
+        "import _es256, binascii\nu = binascii.unhexlify\nemit([_es256.verify(u(k), u(m), u(s)) for k, m, s, _ in %r])"
         % (cases,))
     assert got == [c[3] for c in cases]
 
@@ -44,13 +44,13 @@ def test_es256_verify_agrees_with_cryptography(firmware):
 ])
 def test_es256_verify_refuses_malformed_input(firmware, key, sig, msg):
     pub = sec1(load_key(TEST_KEY))
-    out = firmware.run("import _xen\nPUB = %r\ntry:\n _xen.es256_verify(%s, b'm', %s)\n"
+    out = firmware.run("import _es256\nPUB = %r\ntry:\n _es256.verify(%s, b'm', %s)\n"
                        "except ValueError as e:\n print('@@ERR', e)\n" % (pub, key, sig))
     assert "@@ERR" in out and msg.split()[-1] in out, out
 
 
 def test_compiled_anchor_is_the_test_key(firmware):
-    got = firmware.json("import _xen\nemit([k.hex() for k in _xen.policy_anchors()])")
+    got = firmware.json("import _es256\nemit([k.hex() for k in _es256.policy_anchors()])")
     assert got == [sec1(load_key(TEST_KEY)).hex()]
 
 

@@ -1,4 +1,4 @@
-"""The xenstore hot path's byte work: _xen's C helpers (modxen/xsframe.c)
+"""The xenstore hot path's byte work: _xsframe, the C helpers (modxen/xsframe.c)
 against their pure-Python twins in wire.py, the socket transport's framing
 of split and batched messages, and wide directories (chunked child lists)."""
 import struct
@@ -13,11 +13,11 @@ def mp(code):
 
 def test_c_helpers_agree_with_python_twins():
     res = mp_json("""
-import _xen, random, struct
+import _xsframe, random, struct
 from xen.xenstore import wire as W
-assert W.parse is _xen.xs_parse and W.packet is _xen.xs_packet
-assert W.path_ok is _xen.xs_path_ok and W.tail is _xen.xs_tail
-assert W.child_add is _xen.xs_child_add and W.child_del is _xen.xs_child_del
+assert W.parse is _xsframe.parse and W.packet is _xsframe.packet
+assert W.path_ok is _xsframe.path_ok and W.tail is _xsframe.tail
+assert W.child_add is _xsframe.child_add and W.child_del is _xsframe.child_del
 random.seed(7)
 CH = b"abcXYZ019-_@/ .\\x00\\xff"
 
@@ -31,7 +31,7 @@ n = 0
 for i in range(4000):
     # paths: random strings over valid and invalid characters
     p = bytes(CH[random.getrandbits(4) % len(CH)] for _ in range(random.getrandbits(3)))
-    assert _xen.xs_path_ok(p) == W.path_ok_py(p), p
+    assert _xsframe.path_ok(p) == W.path_ok_py(p), p
     # messages: a header with a random or fitting length, cut anywhere
     pl = bytes(random.getrandbits(8) for _ in range(random.getrandbits(5)))
     ln = len(pl) if random.getrandbits(1) else random.choice((0, 5, 4096, 4097, 0xFFFFFFFF))
@@ -39,20 +39,20 @@ for i in range(4000):
                       random.getrandbits(32), ln) + pl + b"tail"
     end = len(msg) if random.getrandbits(1) else random.getrandbits(6) % (len(msg) + 1)
     off = random.getrandbits(3) % (end + 1)
-    a = outcome(_xen.xs_parse, msg, off, end)
+    a = outcome(_xsframe.parse, msg, off, end)
     b = outcome(W.parse_py, msg, off, end)
     assert a == b, (msg, off, end, a, b)
-    assert outcome(_xen.xs_parse, bytearray(msg)) == outcome(W.parse_py, msg)
+    assert outcome(_xsframe.parse, bytearray(msg)) == outcome(W.parse_py, msg)
     if a[0] == "ok" and a[1] is not None:
         n += 1
         t, r, x, body = a[1]
-        assert _xen.xs_packet(t, r, x, body) == W.packet_py(t, r, x, body) == msg[off:off + 16 + len(body)]
+        assert _xsframe.packet(t, r, x, body) == W.packet_py(t, r, x, body) == msg[off:off + 16 + len(body)]
         h1 = [None, None, None, "keep"]
         h2 = [None, None, None, "keep"]
-        assert _xen.xs_parse(msg, off, end, h1) == W.parse_py(msg, off, end, h2) == body
+        assert _xsframe.parse(msg, off, end, h1) == W.parse_py(msg, off, end, h2) == body
         assert h1 == h2 == [t, r, x, "keep"]
     k = random.getrandbits(6) % (len(msg) + 1)
-    assert _xen.xs_tail(msg, k) == W.tail_py(msg, k) == msg[k:]
+    assert _xsframe.tail(msg, k) == W.tail_py(msg, k) == msg[k:]
     # child lists: add and remove names at the start, middle and end
     names = [bytes(b"ab_-1"[random.getrandbits(3) % 5] for _ in range(1 + random.getrandbits(2)))
              for _ in range(random.getrandbits(3))]
@@ -60,22 +60,22 @@ for i in range(4000):
     if random.getrandbits(3) == 0:
         blob = blob[:-1]            # a malformed list (no final NUL) is handled alike
     for nm in names + [b"zz", b"a", b"ab"]:
-        assert _xen.xs_child_del(blob, nm) == W.child_del_py(blob, nm), (blob, nm)
-        assert _xen.xs_child_add(blob, nm) == W.child_add_py(blob, nm) == blob + nm + b"\\x00"
+        assert _xsframe.child_del(blob, nm) == W.child_del_py(blob, nm), (blob, nm)
+        assert _xsframe.child_add(blob, nm) == W.child_add_py(blob, nm) == blob + nm + b"\\x00"
     if names:
         nm = names[random.getrandbits(3) % len(names)]
         want = list(names)
         want.remove(nm)
         if blob.endswith(b"\\x00"):
-            assert _xen.xs_child_del(blob, nm) == b"".join(x + b"\\x00" for x in want)
-    assert _xen.xs_child_del(blob, b"absent") is blob
+            assert _xsframe.child_del(blob, nm) == b"".join(x + b"\\x00" for x in want)
+    assert _xsframe.child_del(blob, b"absent") is blob
 # out of range offsets are errors, never reads outside the buffer
 for args in ((b"x" * 20, 21), (b"x" * 20, 0, 21), (b"x" * 20, 5, 4), (b"x" * 20, -1)):
-    assert outcome(_xen.xs_parse, *args) == ("ValueError",), args
+    assert outcome(_xsframe.parse, *args) == ("ValueError",), args
     assert outcome(W.parse_py, *args) == ("ValueError",), args
-assert outcome(_xen.xs_tail, b"abc", 4) == ("ValueError",)
+assert outcome(_xsframe.tail, b"abc", 4) == ("ValueError",)
 ok = struct.pack("<IIII", 1, 2, 3, 0)
-for f in (_xen.xs_parse, W.parse_py):
+for f in (_xsframe.parse, W.parse_py):
     assert outcome(f, ok, 0, 16, [0, 0]) == ("ValueError",)
     try:
         f(ok, 0, 16, (0, 0, 0))
@@ -83,7 +83,7 @@ for f in (_xen.xs_parse, W.parse_py):
     except TypeError:
         pass
 try:
-    _xen.xs_packet(1, 2, 3, 42)
+    _xsframe.packet(1, 2, 3, 42)
     raise AssertionError("xs_packet took an int payload")
 except TypeError:
     pass
@@ -94,15 +94,15 @@ emit({"complete": n})
 
 def test_lazy_hash_bytes_behave_as_bytes():
     mp("""
-import _xen
-v = _xen.xs_tail(b"xx/local/domain/1", 2)
-p = _xen.xs_packet(2, 1, 0, b"/local/domain/1")[16:]
-for x in (v, p, _xen.xs_parse(_xen.xs_packet(2, 1, 0, b"/local/domain/1"))[3]):
+import _xsframe
+v = _xsframe.tail(b"xx/local/domain/1", 2)
+p = _xsframe.packet(2, 1, 0, b"/local/domain/1")[16:]
+for x in (v, p, _xsframe.parse(_xsframe.packet(2, 1, 0, b"/local/domain/1"))[3]):
     assert x == b"/local/domain/1" and hash(x) == hash(b"/local/domain/1")
     d = {b"/local/domain/1": 1}
     assert d[x] == 1 and x in d and x in set([b"/local/domain/1"])
     assert x != b"/local/domain/2" and x.startswith(b"/local")
-assert _xen.xs_tail(b"abc", 3) == b"" and _xen.xs_parse(_xen.xs_packet(1, 2, 3, b""))[3] == b""
+assert _xsframe.tail(b"abc", 3) == b"" and _xsframe.parse(_xsframe.packet(1, 2, 3, b""))[3] == b""
 """)
 
 

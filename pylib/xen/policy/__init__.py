@@ -98,8 +98,8 @@ def _sha256_file(p):
 
 def _es256():
     try:
-        import _xen
-        return _xen.es256_verify
+        import _es256
+        return _es256.verify
     except (ImportError, AttributeError):
         raise PolicyError("this firmware has no signature verification (built with MODXEN_VERIFY=0): "
                           "policies can be neither installed nor booted")
@@ -107,8 +107,8 @@ def _es256():
 
 def _compiled_anchors():
     try:
-        import _xen
-        return list(_xen.policy_anchors())
+        import _es256
+        return list(_es256.policy_anchors())
     except (ImportError, AttributeError):
         return []
 

@@ -170,9 +170,7 @@ def child_del_py(blob, name):
 
 
 try:
-    from _xen import xs_parse as parse, xs_packet as packet, xs_path_ok as path_ok, \
-        xs_readinto as readinto, xs_tail as tail, xs_child_add as child_add, \
-        xs_child_del as child_del
+    from _xsframe import parse, packet, path_ok, readinto, tail, child_add, child_del
 except ImportError:
     parse = parse_py
     packet = packet_py

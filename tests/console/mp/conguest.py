@@ -1,12 +1,13 @@
 # The guest side of a console page on the sim, for tests and the bench: a
 # domain with one magic page and an unbound console port (what a builder
 # leaves), and a driver that writes the `out` ring and reads the `in` ring as
-# a guest kernel's hvc driver does, through _xen.sim's guest-side calls.
+# a guest kernel's hvc driver does, through _xensim's guest-side calls.
 import _xen
+import _xenring
 
-sim = _xen.sim
-OUT = _xen.RING_CONSOLE_OUT
-IN = _xen.RING_CONSOLE_IN
+import _xensim as sim
+OUT = _xenring.CONSOLE_OUT
+IN = _xenring.CONSOLE_IN
 _M = 0xFFFFFFFF
 
 
@@ -29,7 +30,7 @@ class Guest:
 
     def write(self, data, off=0, notify=True):
         """Put what fits of data[off:] into the out ring; returns the count."""
-        n = _xen.ring_write(self.page, OUT, self.oprod, data, off)
+        n = _xenring.write(self.page, OUT, self.oprod, data, off)
         self.oprod = (self.oprod + n) & _M
         if n and notify:
             self.notify()
@@ -37,7 +38,7 @@ class Guest:
 
     def read(self, buf, off=0):
         """Take waiting input into buf[off:]; returns the count."""
-        n = _xen.ring_read(self.page, IN, self.icons, buf, off)
+        n = _xenring.read(self.page, IN, self.icons, buf, off)
         self.icons = (self.icons + n) & _M
         if n:
             self.notify()

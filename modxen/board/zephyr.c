@@ -1,5 +1,10 @@
-// The dom0 REPL of the Zephyr firmware: console input and a soft reset that
-// keeps the dom0 services.
+// _xenboard on Zephyr: the dom0 REPL of the Zephyr firmware, its console
+// input, a soft reset that keeps the dom0 services, and the board's image
+// store. The host firmware's _xenboard is board/unix.c.
+//
+// Owns: the console input hook, VIRQ_CONSOLE or the poll timer, the image
+// store mapping. Must not know: the binding's internals (it binds its VIRQ
+// through xenhv.h) or what the REPL runs (board/repl.c, pyexec).
 //
 // Input. A Zephyr dom0 writes its console with the console_io hypercall
 // (Zephyr's hvc-consoleio driver), which is poll-only: Zephyr's console

@@ -1,6 +1,10 @@
-// The dom0 REPL loop shared by the host firmware (repl_unix.c, on a pty or
-// the user's terminal) and the board (backends/zephyr_console.c, on Xen's
-// console). The terminal plumbing differs; the loop is this one.
+// The dom0 REPL loop shared by both _xenboard modules: the host firmware's
+// (board/unix.c, on a pty or the user's terminal) and the board's
+// (board/zephyr.c, on Xen's console). The terminal plumbing differs; the
+// loop is this one.
+//
+// Owns: soft reset (fresh globals, the reset hook). Must not know: the
+// terminal, Xen.
 #include "py/runtime.h"
 #include "py/mphal.h"
 #include "py/gc.h"

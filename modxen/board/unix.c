@@ -1,4 +1,10 @@
-// The dom0 REPL of the host firmware: the stand-in for the Xen console.
+// _xenboard on the unix port: the dom0 REPL terminal of the host firmware
+// (the stand-in for the Xen console) and the signals that reach the
+// interpreter. The Zephyr firmware's _xenboard is board/zephyr.c.
+//
+// Owns: the terminal (pty or stdio), its pump thread, Ctrl-C and signals as
+// KeyboardInterrupt. Must not know: Xen (it only asks the backend to wake the
+// interpreter, xenhv_wake) or what the REPL runs (board/repl.c, pyexec).
 //
 // On a board the REPL sits on the dom0 Xen console and is MicroPython's own
 // shared/runtime/pyexec.c (friendly REPL, raw REPL, raw-paste: what mpremote
@@ -47,7 +53,6 @@
 #include "shared/runtime/pyexec.h"
 
 #include "xenhv.h"
-#include "repl_unix.h"
 #include "repl.h"
 
 #ifndef MP_NORETURN
@@ -161,7 +166,7 @@ static MP_NORETURN void raise_errno_now(void) {
 }
 
 // repl_tty(path) -> str: the terminal's device path ("-" for stdio).
-static mp_obj_t mod_xen_repl_tty(mp_obj_t path_in) {
+static mp_obj_t mod_xenboard_repl_tty(mp_obj_t path_in) {
     const char *path = mp_obj_str_get_str(path_in);
     if (tty.up) {
         mp_raise_msg(&mp_type_RuntimeError, MP_ERROR_TEXT("REPL terminal already set up"));
@@ -235,7 +240,7 @@ static mp_obj_t mod_xen_repl_tty(mp_obj_t path_in) {
     tty.up = true;
     return mp_obj_new_str(dev, strlen(dev));
 }
-MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_repl_tty_obj, mod_xen_repl_tty);
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xenboard_repl_tty_obj, mod_xenboard_repl_tty);
 
 // The terminal is gone and every byte it sent has been read.
 static bool input_over(void) {
@@ -247,8 +252,55 @@ static bool input_over(void) {
 }
 
 // repl_run(reset) runs the REPL forever; reset() is called at each soft reset.
-static mp_obj_t mod_xen_repl_run(mp_obj_t reset) {
+static mp_obj_t mod_xenboard_repl_run(mp_obj_t reset) {
     modxen_repl_loop(reset, input_over);
     return mp_const_none;
 }
-MP_DEFINE_CONST_FUN_OBJ_1(mod_xen_repl_run_obj, mod_xen_repl_run);
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xenboard_repl_run_obj, mod_xenboard_repl_run);
+
+/******************************************************************************/
+// Interrupting the interpreter: a REPL's reader (Ctrl-C), a daemon that must
+// stop on SIGTERM.
+
+// interrupt_main(): raise KeyboardInterrupt in the main thread at its next
+// pending check.
+static mp_obj_t mod_xenboard_interrupt_main(void) {
+    mp_sched_keyboard_interrupt();
+    xenhv_wake();
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_0(mod_xenboard_interrupt_main_obj, mod_xenboard_interrupt_main);
+
+static void catch_signal_handler(int sig) {
+    (void)sig;
+    mp_sched_keyboard_interrupt();
+}
+
+// catch_signal(signum): deliver that signal (e.g. SIGTERM) as KeyboardInterrupt.
+static mp_obj_t mod_xenboard_catch_signal(mp_obj_t signum) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = catch_signal_handler;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(mp_obj_get_int(signum), &sa, NULL) != 0) {
+        mp_raise_OSError(errno);
+    }
+    return mp_const_none;
+}
+static MP_DEFINE_CONST_FUN_OBJ_1(mod_xenboard_catch_signal_obj, mod_xenboard_catch_signal);
+
+static const mp_rom_map_elem_t xenboard_globals_table[] = {
+    { MP_ROM_QSTR(MP_QSTR___name__), MP_ROM_QSTR(MP_QSTR__xenboard) },
+    { MP_ROM_QSTR(MP_QSTR_repl_tty), MP_ROM_PTR(&mod_xenboard_repl_tty_obj) },
+    { MP_ROM_QSTR(MP_QSTR_repl_run), MP_ROM_PTR(&mod_xenboard_repl_run_obj) },
+    { MP_ROM_QSTR(MP_QSTR_interrupt_main), MP_ROM_PTR(&mod_xenboard_interrupt_main_obj) },
+    { MP_ROM_QSTR(MP_QSTR_catch_signal), MP_ROM_PTR(&mod_xenboard_catch_signal_obj) },
+};
+static MP_DEFINE_CONST_DICT(xenboard_globals, xenboard_globals_table);
+
+const mp_obj_module_t mp_module_xenboard = {
+    .base = { &mp_type_module },
+    .globals = (mp_obj_dict_t *)&xenboard_globals,
+};
+
+MP_REGISTER_MODULE(MP_QSTR__xenboard, mp_module_xenboard);
