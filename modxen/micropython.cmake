@@ -5,6 +5,7 @@ add_library(usermod_xen INTERFACE)
 target_sources(usermod_xen INTERFACE
     # _xen: the binding, one file per hypercall family, and the backend
     ${CMAKE_CURRENT_LIST_DIR}/modxen.c
+    ${CMAKE_CURRENT_LIST_DIR}/xenerrno.c
     ${CMAKE_CURRENT_LIST_DIR}/abi.c
     ${CMAKE_CURRENT_LIST_DIR}/domctl.c
     ${CMAKE_CURRENT_LIST_DIR}/sysctl.c

@@ -6,11 +6,11 @@ MODXEN_DIR := $(USERMOD_DIR)
 MODXEN_BACKEND ?= sim
 
 # _xen: the binding, one file per hypercall family, and the backend.
-SRC_USERMOD_C += $(addprefix $(MODXEN_DIR)/,modxen.c abi.c domctl.c sysctl.c memory.c evtchn.c flask.c)
+SRC_USERMOD_C += $(addprefix $(MODXEN_DIR)/,modxen.c xenerrno.c abi.c domctl.c sysctl.c memory.c evtchn.c flask.c)
 CFLAGS_USERMOD += -I$(MODXEN_DIR)
 ifeq ($(MODXEN_BACKEND),sim)
-# the model of Xen and its test module _xensim
-SRC_USERMOD_C += $(MODXEN_DIR)/backends/sim.c $(MODXEN_DIR)/backends/sim_release.c
+# the model of Xen and its test module _xensim (backends/sim/)
+SRC_USERMOD_C += $(wildcard $(MODXEN_DIR)/backends/sim/*.c) $(MODXEN_DIR)/backends/unix_wake.c
 LDFLAGS_USERMOD += -lpthread
 else
 SRC_USERMOD_C += $(MODXEN_DIR)/backends/$(MODXEN_BACKEND).c
@@ -19,6 +19,7 @@ endif
 # which backends/linux/ maps onto Xen's headers; MODXEN_XEN_INCLUDE names a directory
 # holding Xen's public xen/ for cross builds (searched after the cross sysroot).
 ifeq ($(MODXEN_BACKEND),linux)
+SRC_USERMOD_C += $(MODXEN_DIR)/backends/unix_wake.c
 CFLAGS_USERMOD += -I$(MODXEN_DIR)/backends/linux
 ifdef MODXEN_XEN_INCLUDE
 CFLAGS_USERMOD += -idirafter $(MODXEN_XEN_INCLUDE)

@@ -12,6 +12,7 @@
 // the backends).
 
 #include "modxen.h"
+#include "xenerrno.h"
 
 #if !MICROPY_ENABLE_SCHEDULER || !MICROPY_SCHEDULER_STATIC_NODES
 #error "_xen needs MICROPY_ENABLE_SCHEDULER and MICROPY_SCHEDULER_STATIC_NODES=1"
@@ -20,42 +21,13 @@
 /******************************************************************************/
 // Errors: Xen's errno numbering mapped to this port's, from Xen's own table.
 
-// Xen's errno table, expanded from Xen's own header. Names are kept as C
-// strings: qstrs made inside a header's expansion confuse newer
-// MicroPython's qstr scanner, and strings cost no RAM.
-typedef struct {
-    uint8_t xen;
-    uint8_t host;
-    const char *name;
-} errno_map_t;
-
-static const errno_map_t errno_map[] = {
-    #define XEN_ERRNO(name, value) { value, name, #name },
-    #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
-    #include <zephyr/xen/public/errno.h>
-    #else
-    #include <xen/errno.h>
-    #endif
-    #undef XEN_ERRNO
-};
-
-
 static int host_errno(long xen_err) {
-    for (size_t i = 0; i < MP_ARRAY_SIZE(errno_map); i++) {
-        if (errno_map[i].xen == xen_err) {
-            return errno_map[i].host;
-        }
-    }
-    return MP_EIO;
+    int host = xenerrno_to_host(xen_err);
+    return host < 0 ? MP_EIO : host;
 }
 
 static const char *errno_name(mp_int_t host) {
-    for (size_t i = 0; i < MP_ARRAY_SIZE(errno_map); i++) {
-        if (errno_map[i].host == host) {
-            return errno_map[i].name;
-        }
-    }
-    return NULL;
+    return xenerrno_name(host);
 }
 
 // _xen.errorcode: host errno -> Xen's name for it, for every Xen error (the

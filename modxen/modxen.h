@@ -27,8 +27,8 @@
 
 #include "xenhv.h"
 #include "abi.h"
-// Xen's errno constants (XEN_Exxx); modxen.c expands the same header once
-// more into its errno table.
+// Xen's errno constants (XEN_Exxx); xenerrno.c expands the same header once
+// more into the errno table.
 #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
 #include <zephyr/xen/public/errno.h>
 #else

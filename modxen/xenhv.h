@@ -4,7 +4,7 @@
 // through these functions. A backend only decides *how* a hypercall is
 // issued, how guest frames are mapped into dom0 and how dom0's event
 // channels are bound and delivered:
-//   backends/sim.c     in-process model of Xen (host tests)
+//   backends/sim/      in-process model of Xen (host tests)
 //   backends/linux.c   /dev/xen/privcmd + /dev/xen/evtchn (Linux dom0)
 //   backends/zephyr.c  Zephyr's Xen API (the board)
 //

@@ -9,6 +9,11 @@
 //
 // Errors: the kernel hands Xen's negative return values back as errno, and
 // Xen's errno numbering is Linux's, so -errno is already a Xen errno.
+//
+// Owns: the device files, the scratch area and the evtchn reader thread.
+// Must not know: Xen's structs beyond the hypercall numbers (the binding
+// marshals them) or MicroPython's scheduler (unix_wake.c wakes the
+// interpreter).
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,8 +26,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "py/mpstate.h"
 #include "xenhv.h"
+#include "unix_wake.h"
 
 #ifdef MODXEN_FORCED_ARM_ABI
 #error "the linux backend talks to the running kernel: build it for the dom0's own ABI"
@@ -41,10 +46,7 @@ const char xenhv_backend_name[] = "linux";
 static int privcmd_fd = -1;
 static int evtchn_fd = -1;
 static uint8_t *scratch;
-static pthread_t interp_thread;
-static pthread_t reader_thread;
 static bool reader_running;
-static int wake_signal;
 
 // Fallback when /dev/xen/hypercall is missing (kernels before 4.18): locked
 // private memory, which Linux does not migrate while it stays locked.
@@ -85,37 +87,13 @@ uint8_t *xenhv_scratch(void) {
 }
 
 /******************************************************************************/
-// Waking the interpreter.
-//
-// The upcall arrives on the reader thread. A signal without SA_RESTART makes
-// whatever the interpreter thread is blocked in (stdin read, time.sleep's
-// select, select.poll) return EINTR; the unix port then runs
-// mp_handle_pending(), which runs the scheduled upcall node.
-
-static void wake_handler(int sig) {
-    (void)sig;
-}
+// Waking the interpreter (unix_wake.c): the upcall arrives on the reader
+// thread, and a signal makes the interpreter thread run it.
 
 void xenhv_wake(void) {
-    if (wake_signal != 0 && !pthread_equal(pthread_self(), interp_thread)) {
-        pthread_kill(interp_thread, wake_signal);
+    if (unix_wake_from_other_thread()) {
+        unix_wake_signal();
     }
-}
-
-// The signal can land just before the interpreter enters a blocking call
-// (it is then only a no-op handler run, and the call sleeps its full time).
-// So while the scheduler still holds unrun work, the reader signals again,
-// backing off from 2 ms to 128 ms, until the interpreter has picked it up.
-// Work queued while a callback runs (the scheduler LOCKED) becomes PENDING
-// only when that callback returns, possibly right before a long sleep: the
-// reader keeps looking (without signalling a busy interpreter) until then.
-static bool work_queued(void) {
-    #if MICROPY_SCHEDULER_STATIC_NODES
-    if (MP_STATE_VM(sched_head) != NULL) {
-        return true;
-    }
-    #endif
-    return MP_STATE_VM(sched_len) != 0;
 }
 
 static void *reader_main(void *arg) {
@@ -132,15 +110,8 @@ static void *reader_main(void *arg) {
             break;
         }
         if (r == 0) {
-            int state = MP_STATE_VM(sched_state);
-            if (state == MP_SCHED_PENDING) {
-                xenhv_wake();
-                kick_ms = kick_ms < 128 ? kick_ms * 2 : 128;
-            } else if (state == MP_SCHED_LOCKED && work_queued()) {
-                kick_ms = kick_ms < 128 ? kick_ms * 2 : 128;
-            } else {
-                kick_ms = -1;
-            }
+            // signal again while the interpreter has not taken the work
+            kick_ms = unix_wake_retry(kick_ms);
             continue;
         }
         ssize_t n = read(evtchn_fd, ports, sizeof(ports));
@@ -186,34 +157,17 @@ int xenhv_init(void) {
     }
     xenhv_scratch();
 
-    if (wake_signal == 0) {
-        struct sigaction sa;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = wake_handler;
-        sigemptyset(&sa.sa_mask);
-        sa.sa_flags = 0;   // no SA_RESTART: blocked syscalls must see EINTR
-        int sig = SIGRTMIN + 6;
-        if (sigaction(sig, &sa, NULL) != 0) {
-            return -errno;
-        }
-        interp_thread = pthread_self();
-        wake_signal = sig;
+    int rc = unix_wake_init();
+    if (rc < 0) {
+        return rc;
     }
-
     if (!reader_running) {
-        // The reader thread takes no signals: they all belong to the
-        // interpreter (its wake-up, Ctrl-C, the GC's thread signal).
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
         reader_running = true;
-        int rc = pthread_create(&reader_thread, NULL, reader_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0) {
+        rc = unix_wake_thread(reader_main);
+        if (rc < 0) {
             reader_running = false;
-            return -rc;
+            return rc;
         }
-        pthread_detach(reader_thread);
     }
     return 0;
 }

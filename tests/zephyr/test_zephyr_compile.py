@@ -113,7 +113,7 @@ def mpy_flags(inc, defs, gen):
             "-DMICROPY_ROM_TEXT_COMPRESSION=0"]
 
 
-C_SOURCES = ["modxen.c", "abi.c", "domctl.c", "sysctl.c", "memory.c", "evtchn.c", "flask.c", "ring.c", "xsframe.c",
+C_SOURCES = ["modxen.c", "xenerrno.c", "abi.c", "domctl.c", "sysctl.c", "memory.c", "evtchn.c", "flask.c", "ring.c", "xsframe.c",
              "board/repl.c", "board/zephyr.c"]
 
 

@@ -1,4 +1,4 @@
-// The Xen release the sim acts as (sim_release.c).
+// The Xen release the sim acts as (release.c).
 #ifndef MODXEN_SIM_RELEASE_H
 #define MODXEN_SIM_RELEASE_H
 
@@ -7,7 +7,7 @@
 typedef struct {
     uint8_t minor;          // 4.<minor>
     uint8_t domctl, sysctl; // the interface versions it accepts
-    uint8_t layout;         // its createdomain layout (sim_release.c)
+    uint8_t layout;         // its createdomain layout (release.c)
     const char *extra;      // XENVER_extraversion
 } sim_release_t;
 

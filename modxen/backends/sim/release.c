@@ -1,5 +1,5 @@
 // The Xen release the sim acts as: its version, interface versions and the
-// createdomain layout, for the sim backend (sim.c).
+// createdomain layout, for the sim backend (backends/sim/).
 //
 // Owns: which release the sim plays (MODXEN_SIM_XEN=4.20, default 4.17) and
 // the translation between that release's struct xen_domctl_createdomain and
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim_release.h"
+#include "release.h"
 
 // After grant_opts, as each release declares it (xen/include/public/domctl.h
 // and arch-arm.h at RELEASE-4.x.0).
