@@ -87,7 +87,7 @@ bench-sim: host $(BUILD)/.deps-test
 clean:
 	rm -rf $(HOST_BUILD)
 
-# ---- real-Xen tier (issue 5): aarch64 firmware, Xen 4.17 and 4.20 under QEMU ----------
+# ---- real-Xen tier: aarch64 firmware, Xen 4.17 and 4.20 under QEMU --------------------
 #   make firmware-aarch64   static aarch64 unix port with _xen (linux backend) + frozen xen
 #   make test-xen           boot Xen + a toolstack-free Linux dom0 and run tests/xen/dom0
 #   make bench-xen          time xen.domain_create against xl create (build/bench/realxen.json)
@@ -115,7 +115,7 @@ test-xen: firmware-aarch64
 bench-xen: firmware-aarch64
 	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython MODXEN_XEN_RELEASES="$(XEN_RELEASES)" python3 bench/realxen.py
 
-# ---- boot policies (issue 7): trust anchors and the signed default policy ------------
+# ---- boot policies: trust anchors and the signed default policy ----------------------
 #   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust
 #                           anchors. Default: keys/test-only, a TEST key whose private
 #                           half is in the repository - never ship it.
