@@ -9,17 +9,20 @@
 #include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "xenerrno.h"
 
+// Each row is two bytes; the names are one string of NUL-terminated names in
+// the same order (row i's name is the i-th), which keeps pointers (and their
+// relocations) out of the table.
 typedef struct {
     uint8_t xen;
     uint8_t host;
-    const char *name;
 } xenerrno_t;
 
 static const xenerrno_t xenerrno_table[] = {
-    #define XEN_ERRNO(name, value) { value, name, #name },
+    #define XEN_ERRNO(name, value) { value, name },
     #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
     #include <zephyr/xen/public/errno.h>
     #else
@@ -27,6 +30,16 @@ static const xenerrno_t xenerrno_table[] = {
     #endif
     #undef XEN_ERRNO
 };
+
+static const char xenerrno_names[] =
+    #define XEN_ERRNO(name, value) #name "\0"
+    #if defined(MODXEN_ZEPHYR_XEN_HEADERS)
+    #include <zephyr/xen/public/errno.h>
+    #else
+    #include <xen/errno.h>
+    #endif
+    #undef XEN_ERRNO
+;
 
 #define N_ERRNOS (sizeof(xenerrno_table) / sizeof(xenerrno_table[0]))
 
@@ -49,10 +62,12 @@ int xenerrno_to_xen(int host) {
 }
 
 const char *xenerrno_name(int host) {
+    const char *name = xenerrno_names;
     for (size_t i = 0; i < N_ERRNOS; i++) {
         if (xenerrno_table[i].host == host) {
-            return xenerrno_table[i].name;
+            return name;
         }
+        name += strlen(name) + 1;
     }
     return NULL;
 }

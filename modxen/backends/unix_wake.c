@@ -17,18 +17,17 @@
 #include "py/mpstate.h"
 #include "unix_wake.h"
 
-#define WAKE_SIGNAL (SIGRTMIN + 6)
 #define RETRY_MAX_MS 128
 
-static pthread_t interp_thread;
-static volatile bool wake_up;
+pthread_t unix_wake_interp;
+volatile bool unix_wake_up;
 
 static void wake_handler(int sig) {
     (void)sig;
 }
 
 int unix_wake_init(void) {
-    if (wake_up) {
+    if (unix_wake_up) {
         return 0;
     }
     struct sigaction sa;
@@ -36,22 +35,12 @@ int unix_wake_init(void) {
     sa.sa_handler = wake_handler;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0;   // no SA_RESTART: blocked syscalls must see EINTR
-    if (sigaction(WAKE_SIGNAL, &sa, NULL) != 0) {
+    if (sigaction(UNIX_WAKE_SIGNAL, &sa, NULL) != 0) {
         return -errno;
     }
-    interp_thread = pthread_self();
-    wake_up = true;
+    unix_wake_interp = pthread_self();
+    unix_wake_up = true;
     return 0;
-}
-
-bool unix_wake_from_other_thread(void) {
-    return wake_up && !pthread_equal(pthread_self(), interp_thread);
-}
-
-void unix_wake_signal(void) {
-    if (wake_up) {
-        pthread_kill(interp_thread, WAKE_SIGNAL);
-    }
 }
 
 // Work queued behind a callback that runs now: the scheduler is LOCKED and
