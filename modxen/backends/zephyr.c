@@ -19,6 +19,10 @@
 // carry the same include guards and are therefore skipped: one definition of
 // every Xen struct, Xen's.
 //
+// Owns: the hypercall stubs, the mapping windows and dom0's event channels
+// on Zephyr. Must not know: the binding's structs beyond passing them on,
+// or the REPL and console input (board/zephyr.c, _xenboard).
+//
 // Errors are Xen errnos (negative), as xenhv.h asks; the Zephyr wrappers we
 // call return the hypercall's own value.
 

@@ -392,6 +392,9 @@ void sim_model_reset(void);
 
 // The hypercall decoders (domctl.c, platform.c, memory.c, evtchn.c, flask.c)
 // share one signature: xenhv.c dispatches through a table of them.
+// Their cases repeat one shape on purpose (read the op's own struct with
+// sim_op_in, act, copy the result back where Xen does): each case names its
+// own struct and fields, and a shared macro would hide which Xen copies back.
 typedef long (*sim_decoder_t)(unsigned long a1, unsigned long a2, unsigned long a3);
 
 #endif // MODXEN_SIM_H
