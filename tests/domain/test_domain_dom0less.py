@@ -16,7 +16,7 @@ from domain.test_domain_create import GUEST
 PRE = """
 import xen, _xen, time, struct
 from xen import xl, xenstore
-sim = _xen.sim
+import _xensim as sim
 MAGIC = _xen.GUEST_MAGIC_BASE >> 12
 def err(f, *a, **k):
     try:
