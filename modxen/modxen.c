@@ -412,6 +412,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_abi), MP_ROM_PTR(&mod_xen_abi_locked) },
     { MP_ROM_QSTR(MP_QSTR_physinfo), MP_ROM_PTR(&mod_xen_physinfo_locked) },
     { MP_ROM_QSTR(MP_QSTR_domain_list), MP_ROM_PTR(&mod_xen_domain_list_locked) },
+    { MP_ROM_QSTR(MP_QSTR_readconsole), MP_ROM_PTR(&mod_xen_readconsole_locked) },
     // domctl
     { MP_ROM_QSTR(MP_QSTR_createdomain), MP_ROM_PTR(&mod_xen_createdomain_locked) },
     { MP_ROM_QSTR(MP_QSTR_destroydomain), MP_ROM_PTR(&mod_xen_destroydomain_locked) },

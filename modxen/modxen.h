@@ -102,7 +102,7 @@ LOCKED_DECL(mod_xen_iomem_permission); LOCKED_DECL(mod_xen_memory_mapping);
 LOCKED_DECL(mod_xen_bind_pt_irq); LOCKED_DECL(mod_xen_assign_device); LOCKED_DECL(mod_xen_cacheflush);
 #define MODXEN_TEE_FFA 2            // XEN_DOMCTL_CONFIG_TEE_FFA (4.18), unknown to 4.17's headers
 // sysctl.c
-LOCKED_DECL(mod_xen_physinfo); LOCKED_DECL(mod_xen_domain_list);
+LOCKED_DECL(mod_xen_physinfo); LOCKED_DECL(mod_xen_domain_list); LOCKED_DECL(mod_xen_readconsole);
 // memory.c
 LOCKED_DECL(mod_xen_populate_physmap); LOCKED_DECL(mod_xen_decrease_reservation); LOCKED_DECL(mod_xen_map);
 LOCKED_DECL(mod_xen_hvm_get_param); LOCKED_DECL(mod_xen_hvm_set_param);

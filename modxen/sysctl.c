@@ -1,6 +1,6 @@
 // _xen's system control: what the hypervisor says about the machine and
-// about every domain (physinfo, getdomaininfolist), in the running release's
-// sysctl interface version.
+// about every domain (physinfo, getdomaininfolist), Xen's console ring
+// (readconsole), in the running release's sysctl interface version.
 //
 // Owns: the sysctls. Must not know: any backend, any policy.
 #include "modxen.h"
@@ -69,6 +69,36 @@ static mp_obj_t mod_xen_domain_list(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_domain_list_obj, 0, 2, mod_xen_domain_list);
 
+// readconsole(index=None, max=...) -> (bytes, next_index): Xen's console ring
+// (its own messages, and what domains without a PV console print through
+// vpl011 or console_io). index=None reads from the oldest byte Xen still
+// holds; else from that index (a next_index from before), if still held.
+// At most max bytes (default and limit: the scratch area less its first page).
+static mp_obj_t mod_xen_readconsole(size_t n_args, const mp_obj_t *args) {
+    const size_t room = XENHV_SCRATCH_SIZE - 4096;
+    mp_int_t max = n_args > 1 ? mp_obj_get_int(args[1]) : (mp_int_t)room;
+    if (max < 0 || (size_t)max > room) {
+        mp_raise_ValueError(MP_ERROR_TEXT("readconsole: max out of range"));
+    }
+    struct xen_sysctl *op = sysctl_begin(XEN_SYSCTL_readconsole);
+    char *buf = (char *)(xenhv_scratch() + 4096);
+    if (n_args > 0 && args[0] != mp_const_none) {
+        op->u.readconsole.incremental = 1;
+        op->u.readconsole.index = (uint32_t)mp_obj_get_int_truncated(args[0]);
+    }
+    set_xen_guest_handle(op->u.readconsole.buffer, buf);
+    op->u.readconsole.count = (uint32_t)max;
+    modxen_check(modxen_hypercall(__HYPERVISOR_sysctl, (unsigned long)op, 0));
+    uint32_t got = op->u.readconsole.count;
+    if (got > (uint32_t)max) {
+        modxen_raise_errno(MP_EIO);
+    }
+    mp_obj_t t[2] = { mp_obj_new_bytes((const byte *)buf, got),
+                      mp_obj_new_int_from_uint(op->u.readconsole.index) };
+    return mp_obj_new_tuple(2, t);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_readconsole_obj, 0, 2, mod_xen_readconsole);
 
 LOCKED(mod_xen_physinfo);
+LOCKED(mod_xen_readconsole);
 LOCKED(mod_xen_domain_list);
