@@ -47,6 +47,24 @@ class AdoptError(builder.DomainError):
                          % (name, domid, step, builder.describe(cause)))
 
 
+class _Client(xenstore.Client):
+    """dom0's own xenstore client. A change it makes may fire watches of
+    guests; those events go out on their rings at once (else a guest would
+    see them only when it next wrote to its ring: a shutdown request would
+    wait for the guest to say something)."""
+
+    def __init__(self, store, send_queued):
+        super().__init__(store)
+        self._send_queued = send_queued
+
+    def call(self, typ, payload, tx=0):
+        try:
+            return xenstore.Client.call(self, typ, payload, tx)
+        finally:
+            if self.store.dirty:
+                self._send_queued()
+
+
 class Dom0:
     """This dom0: made once (xen.get_dom0()); xen.start() brings its
     services up."""
@@ -117,8 +135,16 @@ class Dom0:
             if gc.threshold() < 0:
                 gc.threshold(max(xenstore.GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))
             self.store = xenstore.XenStore(quotas, domain_exists=_domain_exists, write_file=_append)
-            self.xs = xenstore.Client(self.store)
+            self.xs = _Client(self.store, self._send_queued)
         return self.xs
+
+    def _send_queued(self):
+        """Flush what the core queued for connections other than dom0's own
+        (watch events fired by another connection's change)."""
+        for conn in self.store.drain_dirty():
+            io = conn.io
+            if io is not None and io is not self.xs:
+                io.flush()
 
     def introduce(self, domid, gfn, port):
         self.xs.introduce(domid, gfn, port)
@@ -190,6 +216,8 @@ class Dom0:
                 r.busy = False
                 r.service()
             busy = [e[0] for e in self.rings.values() if e[0].busy]
+        # events this guest's requests fired for other guests
+        self._send_queued()
         self.pump()
 
     def _drop_ring(self, domid):
