@@ -48,6 +48,7 @@ boot_args() {
   case "$1" in
     default) echo "" ;;                          # Debian's build: XSM with the SILO module
     flask) echo "xsm=flask flask=permissive" ;;  # FLASK, no policy until dom0 loads one
+    dom0less) echo "" ;;                         # + boot-time domains (scripts/xen-qemu/dom0less-dtb.sh)
     *) return 1 ;;
   esac
 }
@@ -200,11 +201,18 @@ JSON
 
   rm -rf "$share/results" "$res" && mkdir -p "$share/results"
   local xen_args="console=dtuart dtuart=/pl011@$uart dom0_mem=${dom0_mem_mb}M dom0_max_vcpus=$dom0_vcpus loglvl=all guest_loglvl=all $extra ${XEN_QEMU_XEN_ARGS:-}"
-  local qemu=(qemu-system-aarch64 -machine virt,virtualization=on,gic-version=3 -cpu cortex-a57
-        -smp "$smp" -m "$mem_mb" -nographic -no-reboot -nic none -monitor none -serial stdio
-        -kernel "$XEN" -append "$xen_args"
-        -device "guest-loader,addr=0x50000000,kernel=$KERNEL,bootargs=console=hvc0 earlycon=xenboot rdinit=/init quiet panic=-1 oops=panic"
-        -device "guest-loader,addr=0x54000000,initrd=$out/dom0-$boot.cpio"
+  local machine=(-machine virt,virtualization=on,gic-version=3 -cpu cortex-a57 -smp "$smp" -m "$mem_mb")
+  local dom0_args="console=hvc0 earlycon=xenboot rdinit=/init quiet panic=-1 oops=panic"
+  local loaders=(-device "guest-loader,addr=0x50000000,kernel=$KERNEL,bootargs=$dom0_args"
+                 -device "guest-loader,addr=0x54000000,initrd=$out/dom0-$boot.cpio")
+  if [ "$boot" = dom0less ]; then   # the modules in a device tree of our own, with two domUs
+    mapfile -t loaders < <("$here/dom0less-dtb.sh" "$out/dtb" "$xen_args" "$KERNEL" "$dom0_args" \
+      "$out/dom0-$boot.cpio" "$share/guest/Image" "$share/guest/initramfs.cpio" \
+      "console=ttyAMA0 rdinit=/init quiet modxen.dom0less" -- "${machine[@]}")
+    [ ${#loaders[@]} -gt 0 ] || die "making the dom0less device tree failed"
+  fi
+  local qemu=(qemu-system-aarch64 "${machine[@]}" -nographic -no-reboot -nic none -monitor none -serial stdio
+        -kernel "$XEN" -append "$xen_args" "${loaders[@]}"
         -fsdev "local,id=fs0,path=$share,security_model=none"
         -device virtio-9p-device,fsdev=fs0,mount_tag=host0)
   echo "xen-qemu: boot '$boot': Xen $rel ($XEN_SUITE's $(basename "$XEN") $XEN_PKG_VERSION) ${extra:+($extra) }+ dom0 $KVER, tests: ${boot_tests[$boot]}(limit ${limit}s)"
