@@ -37,7 +37,8 @@ ENTRIES = (
     ("control/feature-suspend", "", RW),
     ("control/sysrq", "", RW),
     ("control/platform-feature-multiprocessor-suspend", "", RW),
-    ("control/platform-feature-xs_reset_watches", "", RW),
+    # our store implements XS_RESET_WATCHES: Linux sends it when this is 1
+    ("control/platform-feature-xs_reset_watches", "1", RW),
     ("data", None, RW),
     ("drivers", None, RW),
     ("feature", None, RW),
