@@ -126,6 +126,27 @@ emit([before, state(d), d in dom0.domains, [r[0] for r in xl.rows()], sim.mappin
     assert names == ["Domain-0", "dom0less-1"] and mappings == 0
 
 
+def test_a_shutdown_request_reaches_the_watching_guest_at_once(mp):
+    """The watch event dom0's own write fires (here Domain.shutdown()) is on
+    the guest's ring before the guest says anything more: on real Xen a
+    Linux domU otherwise never saw control/shutdown."""
+    r = mp.json(PRE + """
+d = boot_domain()
+dom0 = xen.start()
+g = SimGuest(d)
+t, _ = g.call(4, b'control/shutdown\\x00tok\\x00')     # WATCH (its first event comes with it)
+g.pull()
+g.events.clear()
+dom0.domains[d].shutdown()
+settle()
+g.pull()
+emit([t, [e.decode() for e in g.events]])
+""")
+    t, events = r
+    assert t == 4
+    assert events == ["control/shutdown\x00tok\x00"]
+
+
 @pytest.mark.parametrize("call", ["memory.populate_physmap", "hvm.set_param", "map", "evtchn.bind_interdomain"])
 def test_a_failed_adoption_leaves_the_domain_as_it_was(mp, call):
     r = mp.json(PRE + """
