@@ -17,7 +17,7 @@ test_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
 pkgs=("${host_pkgs[@]}")
 [ "$what" = test ] && pkgs+=("${test_pkgs[@]}")
 # --- xen group (real-Xen tier, scripts/xen-qemu) ---
-xen_pkgs=(qemu-system-arm cpio file gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross checkpolicy m4 make)
+xen_pkgs=(qemu-system-arm cpio file device-tree-compiler gcc-aarch64-linux-gnu libc6-dev-arm64-cross linux-libc-dev-arm64-cross checkpolicy m4 make)
 [ "$what" = xen ] && pkgs+=("${xen_pkgs[@]}")
 # --- end xen group ---
 
