@@ -8,6 +8,9 @@
 #   --policy      run the installed boot policy first (xen.policy.boot(): the
 #                 signed policy in MODXEN_STATE, with trial/revert), as the
 #                 firmware's boot does on a board
+#   --images DIR  mount host directory DIR read-only at /images, the image
+#                 store (make run-sim: demo.cfg and a dummy kernel)
+#   --quiet       no "PATH -> pty" line on stderr (make run's dom0)
 #
 # It is MicroPython's own REPL (pyexec: friendly, raw and raw-paste modes),
 # the one a board runs on its console. Ctrl-D soft-resets as on a board: user
@@ -20,6 +23,7 @@ import vfs
 import _xenboard
 
 FLASH = "/flash"
+IMAGES = "/images"
 DEFAULT_ROOT = "build/state/flash"
 
 
@@ -57,6 +61,9 @@ class _State:
         self.root = root
         self.modules = set(sys.modules)
         self.path = list(sys.path)
+        # what is mounted before the first prompt (/, /flash, /images, the
+        # boot file's own) is the board's and outlives a soft reset
+        self.mounts = set(where for _, where in vfs.mount())
 
 
 _state = None
@@ -82,7 +89,7 @@ def soft_reset():
     sys.path entries go; dom0 services stay."""
     st = _state
     for _, where in vfs.mount():
-        if where not in ("/", FLASH):
+        if where not in st.mounts and where not in ("/", FLASH):
             try:
                 vfs.umount(where)
             except OSError:
@@ -95,7 +102,20 @@ def soft_reset():
             del sys.modules[name]
 
 
-def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
+def mount_images(images):
+    """Mount host directory `images` read-only at /images."""
+    if not images.startswith("/"):
+        images = os.getcwd().rstrip("/") + "/" + images
+    os.stat(images)   # ENOENT now rather than at the first xl.create
+    try:
+        vfs.umount(IMAGES)
+    except OSError:
+        pass
+    vfs.mount(vfs.VfsPosix(images), IMAGES, readonly=True)
+    return images
+
+
+def run(path, root=DEFAULT_ROOT, boot=None, policy=False, images=None, quiet=False):
     """Set up the terminal and the filesystem, then run the REPL until the
     process is killed (or, for "-", the terminal ends)."""
     global _state
@@ -104,6 +124,8 @@ def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
         with open(boot) as f:
             code = f.read()
     dev = _xenboard.repl_tty(path)
+    if images is not None:
+        mount_images(images)
     if policy:
         # what the firmware's boot runs on a board: the installed boot
         # policy, with trial and revert handling
@@ -119,13 +141,13 @@ def run(path, root=DEFAULT_ROOT, boot=None, policy=False):
             sys.print_exception(e)
     root = mount_root(root)
     _state = _State(root)
-    if path != "-":
+    if path != "-" and not quiet:
         sys.stderr.write("xen.repl: %s -> %s, root %s\n" % (path, dev, root))
     _xenboard.repl_run(soft_reset)
 
 
 def _usage():
-    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR] [--boot FILE] [--policy]\n")
+    sys.stderr.write("usage: micropython -m xen.repl PATH|- [--root DIR] [--boot FILE] [--policy] [--images DIR] [--quiet]\n")
     sys.exit(2)
 
 
@@ -134,12 +156,22 @@ def main(argv):
     root = DEFAULT_ROOT
     boot = None
     policy = False
+    images = None
+    quiet = False
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--policy":
             policy = True
             i += 1
+            continue
+        if a == "--quiet":
+            quiet = True
+            i += 1
+            continue
+        if a == "--images" and i + 1 < len(argv):
+            images = argv[i + 1]
+            i += 2
             continue
         if a == "--root" and i + 1 < len(argv):
             root = argv[i + 1]
@@ -155,7 +187,7 @@ def main(argv):
         i += 1
     if path is None:
         _usage()
-    run(path, root, boot, policy)
+    run(path, root, boot, policy, images, quiet)
 
 
 if __name__ == "__main__":
