@@ -1,7 +1,10 @@
 # modxen: MicroPython as the Xen control domain.
-#   make run    build the host firmware (if needed) and start its REPL
+#   make run    Xen (Debian's, arm64) in QEMU with the modxen firmware as dom0's
+#               toolstack: its REPL on this terminal, a demo guest in /images.
+#               XEN=4.17 picks the older release (default 4.20, Debian stable's).
 #   make test   build everything the tests need and run the whole suite
-# Other targets: host, deps, clean, bench (every benchmark, in full), bench-sim.
+# Other targets: run-sim (the host firmware's REPL on the simulated Xen), host, deps,
+# clean, bench (every benchmark, in full), bench-sim.
 
 SHELL := /bin/bash
 TOP := $(abspath .)
@@ -65,10 +68,39 @@ host: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host
 	@cp $(HOST_BUILD)/obj/micropython $(FIRMWARE).tmp && mv -f $(FIRMWARE).tmp $(FIRMWARE)
 	@echo "host firmware: $(FIRMWARE)"
 
-# The product in one command: the host firmware's dom0 REPL on this terminal,
-# booted through the signed default policy installed by the build.
-run: policy-state
-	@cd $(TOP) && MODXEN_STATE=$(POLICY_STATE) exec $(FIRMWARE) -X heapsize=64M -m xen.repl - --root $(BUILD)/state/flash --policy
+# The product in one command (scripts/run/run.sh): Debian's Xen under QEMU, a Linux
+# dom0 whose toolstack is the aarch64 firmware, its REPL on this terminal and, for
+# mpremote, on a local TCP socket (the command is printed). Every step says what it
+# does; the first run downloads and builds, later ones print the time to `>>>`.
+XEN ?= 4.20
+ifneq ($(filter run,$(MAKECMDGOALS)),)
+RUN_T0 := $(shell date +%s.%N)
+endif
+RUN_FIRMWARE = $(AARCH64_BUILD)/micropython
+.PHONY: run run-sim run-firmware
+run:
+	@echo "make run: [1/3] dependencies (Debian packages, Python tools; once)"
+	@$(MAKE) --no-print-directory $(BUILD)/.deps-host $(BUILD)/.deps-xen
+	@echo "make run: [2/3] the aarch64 firmware (MicroPython + _xen + the frozen xen package)"
+	@$(MAKE) --no-print-directory run-firmware
+	@echo "make run: [3/3] Xen $(XEN) in QEMU with the modxen dom0"
+	@bash scripts/run/run.sh --xen $(XEN) --firmware $(RUN_FIRMWARE) --t0 $(RUN_T0)
+
+# The firmware's own make takes seconds even when nothing changed: skip it while the
+# firmware is newer than every source it is built from.
+run-firmware:
+	@if [ -x $(RUN_FIRMWARE) ] && [ -z "$$(find modxen pylib Makefile $(MPY_SRC_STAMP) -newer $(RUN_FIRMWARE) 2>/dev/null | head -n 1)" ]; then \
+	   echo "make run: $(RUN_FIRMWARE) is up to date"; \
+	 else $(MAKE) --no-print-directory firmware-aarch64; fi
+
+# The host firmware's dom0 REPL on this terminal, on the simulated Xen (no guest code
+# runs), booted through the signed default policy installed by the build; its image
+# store /images holds the same demo.cfg with a dummy kernel (scripts/run/sim-images.sh).
+SIM_IMAGES := $(HOST_BUILD)/sim-images
+$(SIM_IMAGES)/demo.cfg: scripts/run/sim-images.sh scripts/run/demo/demo.cfg
+	bash scripts/run/sim-images.sh $(SIM_IMAGES)
+run-sim: policy-state $(SIM_IMAGES)/demo.cfg
+	@cd $(TOP) && MODXEN_STATE=$(POLICY_STATE) exec $(FIRMWARE) -X heapsize=64M -m xen.repl - --root $(BUILD)/state/flash --images $(SIM_IMAGES) --policy
 
 test: host $(BUILD)/.deps-test
 	$(BUILD)/venv/bin/python -m pytest tests $(PYTEST_ARGS)
