@@ -24,6 +24,13 @@ def _check_abi():
 def _boot():
     try:
         import xen.policy
+        if xen.policy.status()["slot"] is None:
+            # A board fresh from the build (and QEMU, whose /flash is in RAM, on
+            # every boot): nothing went wrong, so no traceback.
+            print("modxen: no boot policy installed (/flash/policy is empty); starting the REPL. "
+                  "To install one: mpremote fs cp BUNDLE :policy.bundle, then "
+                  "xen.policy.install('policy.bundle', confirm=True) (docs/policy.md).")
+            return
         xen.policy.boot()
     except Exception as e:
         print("modxen: boot policy not run:")
@@ -41,8 +48,14 @@ def _mount_images():
         from xen.images import TarFS
         vfs.mount(TarFS(store), "/images")
     except Exception as e:
-        print("modxen: image store not mounted:")
-        sys.print_exception(e)
+        # one line: a damaged or foreign archive is a fact about the flash
+        print("modxen: image store (%d bytes) not mounted: %s: %s" % (len(store), type(e).__name__, e))
+        return
+    if not os.listdir("/images"):
+        # QEMU without the pflash drive reads the bank as zeros: an archive
+        # with no member, which is mounted but holds nothing to boot
+        print("modxen: the image store (%d bytes) is empty: /images has no files "
+              "(on QEMU: -drive if=pflash,unit=1,format=raw,readonly=on,file=images.img)" % len(store))
 
 
 def _soft_reset():
