@@ -151,7 +151,7 @@ bench-xen: firmware-aarch64
 #   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust
 #                           anchors. Default: keys/test-only, a TEST key whose private
 #                           half is in the repository - never ship it.
-#   POLICY_KEY=key.key      signs policies/default for `make run` (must match POLICY_PUB)
+#   POLICY_KEY=key.key      signs policies/default for `make run-sim` (must match POLICY_PUB)
 #   make policy-state       sign policies/default and install it, confirmed, in a fresh
 #                           MODXEN_STATE directory ($(POLICY_STATE))
 #   make run-policy         boot the firmware through xen.policy.boot(), then the REPL

@@ -1,4 +1,4 @@
-# The default boot policy of the host firmware (what `make run` starts).
+# The default boot policy of the host firmware (what `make run-sim` starts).
 # The build signs this directory with the policy key and installs it as the
 # confirmed policy (Makefile: policy-state); xen.policy.boot() runs it.
 import _xen

@@ -2,7 +2,7 @@
 #
 #   micropython -m xen.repl PATH [--root DIR]   REPL on a new pseudo-terminal
 #                                               whose slave is linked at PATH
-#   micropython -m xen.repl - [--root DIR]      REPL on this terminal (make run)
+#   micropython -m xen.repl - [--root DIR]      REPL on this terminal (make run-sim)
 #   --boot FILE   run FILE once before the first prompt (the services it
 #                 starts outlive every soft reset)
 #   --policy      run the installed boot policy first (xen.policy.boot(): the
