@@ -189,5 +189,6 @@ make run: the REPL is this terminal. Ctrl-A, Ctrl-C, Ctrl-D and Ctrl-] go to Mic
 make run: quit QEMU with Ctrl-\\ then x.  mpremote, from another terminal:
 make run:   build/venv/bin/mpremote connect socket://127.0.0.1:$port
 EOF
-# The first ">>>" ends the boot: print how long it took from `make run`.
-"${qemu[@]}" | python3 -u "$here/firstprompt.py" "${t0:-}" "$out/times.txt" "$rel"
+# QEMU on a terminal of its own, relayed (input paced for Xen's 128-byte buffer); the
+# first ">>>" ends the boot: how long it took from `make run` is printed.
+exec python3 "$here/term.py" "${t0:-}" "$out/times.txt" "$rel" -- "${qemu[@]}"

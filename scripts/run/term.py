@@ -1,0 +1,99 @@
+"""make run's terminal (scripts/run/run.sh): runs QEMU on a pseudo-terminal of its own
+and relays between it and the user's terminal.
+    term.py T0 TIMES RELEASE -- QEMU-COMMAND...
+T0: `date +%s.%N` when make run started ('' = none); TIMES: a file that gets one line
+per run with the time from make run to the first ">>> " (the dom0 REPL's prompt), which
+is also shown on the terminal.
+
+Input is paced: Xen keeps only 128 bytes of serial input for dom0 (SERIAL_RX_SIZE in
+xen/drivers/char/console.c) and QEMU's UART feeds it as fast as it can, so a pasted
+line longer than that lost its middle whenever dom0 was not scheduled at once. Input
+goes out in chunks of at most CHUNK (32) bytes; the next chunk waits until the REPL
+(or a guest's shell) has answered the last one with output, its echo, which dom0
+writes only after it took the bytes out of Xen's buffer, or until SLOW (0.25 s) has
+passed for input nothing echoes (the raw REPL). Typed keys go out at once.
+Everything else is QEMU's: its stdio is this pseudo-terminal (raw, no signals), and
+its escape key Ctrl-\\ works as usual (Ctrl-\\ x quits)."""
+import os
+import pty
+import select
+import sys
+import termios
+import time
+import tty
+
+t0 = float(sys.argv[1]) if sys.argv[1] else None
+times, rel = sys.argv[2], sys.argv[3]
+assert sys.argv[4] == "--"
+qemu = sys.argv[5:]
+CHUNK = 32
+SLOW = 0.25
+
+pid, master = pty.fork()
+if pid == 0:
+    os.execvp(qemu[0], qemu)
+
+saved = None
+if os.isatty(0):
+    saved = termios.tcgetattr(0)
+    tty.setraw(0)
+
+
+def out(data):
+    while data:
+        n = os.write(1, data)
+        data = data[n:]
+
+
+pending = b""
+sent_at = 0.0          # when the last chunk went out
+answered = True        # output came after it
+tail = b""
+seen = False
+stdin_open = True
+try:
+    while True:
+        now = time.monotonic()
+        if pending and (answered or now - sent_at >= SLOW):
+            os.write(master, pending[:CHUNK])
+            pending = pending[CHUNK:]
+            sent_at = now
+            answered = False
+        wait = None if not pending else (0.002 if answered else max(0.001, SLOW - (now - sent_at)))
+        rl = [master] + ([0] if stdin_open and len(pending) < 65536 else [])
+        r, _, _ = select.select(rl, [], [], wait)
+        if 0 in r:
+            data = os.read(0, 4096)
+            if data:
+                pending += data
+            else:
+                stdin_open = False
+        if master in r:
+            try:
+                data = os.read(master, 65536)
+            except OSError:   # EIO: QEMU has exited
+                data = b""
+            if not data:
+                break
+            answered = True
+            out(data)
+            if not seen:
+                i = (tail + data).find(b">>> ")
+                tail = (tail + data)[-3:]
+                if i >= 0:
+                    seen = True
+                    if t0 is not None:
+                        dt = time.time() - t0
+                        out(b"\r\n[make run: %.1f s from `make run` to this prompt (Xen %s)]\r\n>>> "
+                            % (dt, rel.encode()))
+                        try:
+                            with open(times, "a") as f:
+                                f.write("%s xen=%s to_prompt_s=%.1f\n"
+                                        % (time.strftime("%Y-%m-%dT%H:%M:%S"), rel, dt))
+                        except OSError:
+                            pass
+finally:
+    if saved is not None:
+        termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+_, status = os.waitpid(pid, 0)
+sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8)
