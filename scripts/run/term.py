@@ -7,11 +7,11 @@ is also shown on the terminal.
 
 Input is paced: Xen keeps only 128 bytes of serial input for dom0 (SERIAL_RX_SIZE in
 xen/drivers/char/console.c) and QEMU's UART feeds it as fast as it can, so a pasted
-line longer than that lost its middle whenever dom0 was not scheduled at once. Input
-goes out in chunks of at most CHUNK (32) bytes; the next chunk waits until the REPL
-(or a guest's shell) has answered the last one with output, its echo, which dom0
-writes only after it took the bytes out of Xen's buffer, or until SLOW (0.25 s) has
-passed for input nothing echoes (the raw REPL). Typed keys go out at once.
+line longer than that lost its middle whenever dom0 was not scheduled at once. So at
+most WINDOW (64) bytes are in flight: a byte counts as taken once as many bytes of
+output have come back (the REPL and a guest's shell echo what they read, and dom0
+reads it out of Xen's buffer first), or once SLOW (0.25 s) has passed since the last
+send, for input that nothing echoes (the raw REPL). Typed keys go out at once.
 Everything else is QEMU's: its stdio is this pseudo-terminal (raw, no signals), and
 its escape key Ctrl-\\ works as usual (Ctrl-\\ x quits)."""
 import os
@@ -26,7 +26,7 @@ t0 = float(sys.argv[1]) if sys.argv[1] else None
 times, rel = sys.argv[2], sys.argv[3]
 assert sys.argv[4] == "--"
 qemu = sys.argv[5:]
-CHUNK = 32
+WINDOW = 64
 SLOW = 0.25
 
 pid, master = pty.fork()
@@ -46,20 +46,23 @@ def out(data):
 
 
 pending = b""
-sent_at = 0.0          # when the last chunk went out
-answered = True        # output came after it
+sent_at = 0.0          # when input last went out
+unacked = 0            # input bytes not yet matched by output
 tail = b""
 seen = False
 stdin_open = True
 try:
     while True:
         now = time.monotonic()
-        if pending and (answered or now - sent_at >= SLOW):
-            os.write(master, pending[:CHUNK])
-            pending = pending[CHUNK:]
+        if now - sent_at >= SLOW:
+            unacked = 0
+        n = min(len(pending), WINDOW - unacked)
+        if n > 0:
+            os.write(master, pending[:n])
+            pending = pending[n:]
             sent_at = now
-            answered = False
-        wait = None if not pending else (0.002 if answered else max(0.001, SLOW - (now - sent_at)))
+            unacked += n
+        wait = None if not pending else max(0.001, SLOW - (now - sent_at))
         rl = [master] + ([0] if stdin_open and len(pending) < 65536 else [])
         r, _, _ = select.select(rl, [], [], wait)
         if 0 in r:
@@ -75,7 +78,7 @@ try:
                 data = b""
             if not data:
                 break
-            answered = True
+            unacked = max(0, unacked - len(data))
             out(data)
             if not seen:
                 i = (tail + data).find(b">>> ")
