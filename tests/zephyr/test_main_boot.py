@@ -7,8 +7,8 @@ new user reads on the console before the first prompt.
   - the image store: a zeroed flash bank (QEMU without the pflash drive) is reported
     as empty, a damaged archive in one line, a good one mounted quietly."""
 import io
-import os
 import shutil
+import subprocess
 import tarfile
 from pathlib import Path
 
@@ -43,8 +43,10 @@ def test_no_policy_one_plain_line(firmware, tmp_path):
 
 
 def test_installed_policy_runs(firmware, tmp_path):
-    if not (POLICY_STATE / ".provisioned").is_file():
-        pytest.fail("no provisioned policy state %s (make policy-state)" % POLICY_STATE, pytrace=False)
+    make = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "policy-state"],
+                          capture_output=True, text=True, timeout=600)
+    if make.returncode != 0 or not (POLICY_STATE / ".provisioned").is_file():
+        pytest.fail("make policy-state failed:\n" + make.stdout[-2000:] + make.stderr[-2000:], pytrace=False)
     state = tmp_path / "state"
     shutil.copytree(POLICY_STATE, state)
     out = boot(firmware, tmp_path, state=state)
