@@ -1,4 +1,4 @@
-"""`make run`, driven through a terminal as a person would (issue 14).
+"""`make run`, driven through a terminal as a person would.
 
 One `make run` (Xen in QEMU with the modxen dom0; MODXEN_RUN_XEN picks the release,
 default make's own, 4.20) on a pseudo-terminal, then, in order:
