@@ -97,7 +97,7 @@ run-firmware:
 # runs), booted through the signed default policy installed by the build; its image
 # store /images holds the same demo.cfg with a dummy kernel (scripts/run/sim-images.sh).
 SIM_IMAGES := $(HOST_BUILD)/sim-images
-$(SIM_IMAGES)/demo.cfg: scripts/run/sim-images.sh scripts/run/demo/demo.cfg
+$(SIM_IMAGES)/demo.cfg: scripts/run/sim-images.sh scripts/run/demo/demo.cfg scripts/run/demo/tiny.cfg
 	bash scripts/run/sim-images.sh $(SIM_IMAGES)
 run-sim: policy-state $(SIM_IMAGES)/demo.cfg
 	@cd $(TOP) && MODXEN_STATE=$(POLICY_STATE) exec $(FIRMWARE) -X heapsize=64M -m xen.repl - --root $(BUILD)/state/flash --images $(SIM_IMAGES) --policy

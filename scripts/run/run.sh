@@ -124,7 +124,7 @@ if stale "$images/demo.cpio" "$here/demo/init" "$BUSYBOX" "$ROOT/usr/bin/xenstor
   mv -f "$images/demo.cpio.tmp" "$images/demo.cpio"
   rm -rf "$g"
 fi
-cmp -s "$here/demo/demo.cfg" "$images/demo.cfg" 2>/dev/null || cp "$here/demo/demo.cfg" "$images/demo.cfg"
+for c in demo.cfg tiny.cfg; do cmp -s "$here/demo/$c" "$images/$c" 2>/dev/null || cp "$here/demo/$c" "$images/$c"; done
 mkdir -p "$out/flash"
 
 # --- dom0's initramfs ---------------------------------------------------------------

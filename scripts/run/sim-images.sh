@@ -22,5 +22,5 @@ with open(d + "/demo.cpio.tmp", "wb") as f:
 PY
 mv -f "$dir/Image.tmp" "$dir/Image"
 mv -f "$dir/demo.cpio.tmp" "$dir/demo.cpio"
-cp "$here/demo/demo.cfg" "$dir/demo.cfg"
+cp "$here/demo/demo.cfg" "$here/demo/tiny.cfg" "$dir/"
 echo "sim image store: $dir (demo.cfg, a dummy Image and demo.cpio)"
