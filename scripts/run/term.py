@@ -17,6 +17,7 @@ its escape key Ctrl-\\ works as usual (Ctrl-\\ x quits)."""
 import os
 import pty
 import select
+import signal
 import sys
 import termios
 import time
@@ -34,9 +35,23 @@ if pid == 0:
     os.execvp(qemu[0], qemu)
 
 saved = None
-if os.isatty(0):
+interactive = os.isatty(0)
+if interactive:
     saved = termios.tcgetattr(0)
     tty.setraw(0)
+
+
+class Gone(Exception):
+    pass
+
+
+def gone(signum, frame):
+    raise Gone()
+
+
+# The terminal hung up (or make was stopped): QEMU goes too, never left behind.
+for sig in (signal.SIGHUP, signal.SIGTERM):
+    signal.signal(sig, gone)
 
 
 def out(data):
@@ -66,9 +81,14 @@ try:
         rl = [master] + ([0] if stdin_open and len(pending) < 65536 else [])
         r, _, _ = select.select(rl, [], [], wait)
         if 0 in r:
-            data = os.read(0, 4096)
+            try:
+                data = os.read(0, 4096)
+            except OSError:
+                data = b""
             if data:
                 pending += data
+            elif interactive:
+                raise Gone()      # the terminal is gone
             else:
                 stdin_open = False
         if master in r:
@@ -95,8 +115,13 @@ try:
                                         % (time.strftime("%Y-%m-%dT%H:%M:%S"), rel, dt))
                         except OSError:
                             pass
+except (Gone, OSError):
+    os.kill(pid, signal.SIGTERM)
 finally:
     if saved is not None:
-        termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+        try:
+            termios.tcsetattr(0, termios.TCSAFLUSH, saved)
+        except termios.error:
+            pass
 _, status = os.waitpid(pid, 0)
 sys.exit(os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else status >> 8)

@@ -113,9 +113,14 @@ class Terminal:
             time.sleep(0.03)
 
     def close(self):
+        """Stop make and hang up its terminal: make run's relay then stops QEMU."""
         try:
             os.kill(self.pid, signal.SIGTERM)
         except ProcessLookupError:
+            pass
+        try:
+            os.close(self.fd)
+        except OSError:
             pass
 
 
