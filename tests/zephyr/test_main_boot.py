@@ -23,12 +23,15 @@ def boot(firmware, tmp_path, store="None", state=None):
     """Run main.py with _xenboard.image_store() returning `store` (Python source)."""
     stub = tmp_path / "stub"
     stub.mkdir(exist_ok=True)
-    (stub / "_xenboard.py").write_text(
+    (stub / "xenboard_stub.py").write_text(
         "def image_store():\n    return %s\n\n"
         "def repl_run(reset):\n    print('@@REPL')\n" % store)
     if state is None:
         state = tmp_path / "empty-state"
-    code = ("import sys\nsys.path.insert(0, %r)\n"
+    # the host firmware has a _xenboard of its own (the REPL terminal): the stand-in
+    # takes its place in sys.modules, which import looks at first
+    code = ("import sys\nsys.path.insert(0, %r)\nimport xenboard_stub\n"
+            "sys.modules['_xenboard'] = xenboard_stub\n"
             "exec(open(%r).read(), {'__name__': '__main__'})\n" % (str(stub), str(MAIN)))
     return firmware.run(code, env={"MODXEN_STATE": str(state)})
 
