@@ -122,7 +122,8 @@ clean:
 # ---- real-Xen tier: aarch64 firmware, Xen 4.17 and 4.20 under QEMU --------------------
 #   make firmware-aarch64   static aarch64 unix port with _xen (linux backend) + frozen xen
 #   make test-xen           boot Xen + a toolstack-free Linux dom0 and run tests/xen/dom0
-#   make bench-xen          time xen.domain_create against xl create (build/bench/realxen.json)
+#   make bench-xen          time xen.domain_create against xl create (build/bench/realxen.json),
+#                           a guest's xenstore requests against cxenstored/oxenstored (realxen-xs.json)
 #   XEN_RELEASES="4.20"     the Xen releases both run (default: 4.17 4.20)
 XEN_RELEASES ?= 4.17 4.20
 AARCH64_BUILD ?= $(BUILD)/aarch64-linux
@@ -142,10 +143,12 @@ firmware-aarch64: $(MPY_CROSS) $(BUILD)/mpy-lib/README.md | $(BUILD)/.deps-host 
 	@echo "aarch64 firmware: $(AARCH64_BUILD)/micropython"
 test-xen: firmware-aarch64
 	@rc=0; for r in $(XEN_RELEASES); do bash scripts/xen-qemu/run.sh --xen $$r --firmware $(AARCH64_BUILD)/micropython || rc=1; done; exit $$rc
-# bench/realxen.py: xen.domain_create against Xen's own xl create, same QEMU boot (not in make test)
+# bench/realxen.py: xen.domain_create against Xen's own xl create, same QEMU boot (not in make test);
+# bench/realxen-xs.py: a guest's own xenstore requests, our server against cxenstored and oxenstored
 .PHONY: bench-xen
 bench-xen: firmware-aarch64
 	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython MODXEN_XEN_RELEASES="$(XEN_RELEASES)" python3 bench/realxen.py
+	MODXEN_AARCH64_FIRMWARE=$(AARCH64_BUILD)/micropython MODXEN_XEN_RELEASES="$(XEN_RELEASES)" AARCH64_CC=$(AARCH64_CROSS)gcc python3 bench/realxen-xs.py
 
 # ---- boot policies: trust anchors and the signed default policy ----------------------
 #   POLICY_PUB=key.pub ...  P-256 public key(s) (PEM) compiled in as the policy trust

@@ -1,0 +1,216 @@
+#!/usr/bin/env python3
+"""Real-Xen benchmark: xenstore as a Linux guest sees it, our server against Debian's.
+
+For each Xen release (4.17: bookworm's, 4.20: trixie's; `--xen 4.20` or
+MODXEN_XEN_RELEASES="4.20" for one), one QEMU boot of that Xen (Debian arm64) with a
+toolstack-free Linux dom0 (scripts/xen-qemu/run.sh --xen REL). In it, the same Linux
+guest (Debian's kernel, the tier's busybox initramfs plus bench/realxen-xs-guest) runs
+xsbench: N reads, N writes, N directory listings and N transactions (start, read,
+write, end) through its own kernel's /dev/xen/xenbus, one request in flight, each timed
+by the guest. The server is, phase by phase: ours (our aarch64 firmware, the whole
+toolstack), Debian's cxenstored and Debian's oxenstored of the same release (each with
+xen-init-dom0, xenconsoled and `xl create`, scripts/xen-qemu/fetch-xl.sh), in the
+order ours, cxenstored, oxenstored, ours, so that a host getting busier or quieter
+during the boot weighs on both sides of each ratio. dom0's CPU per
+request comes from dom0's cpu_time (getdomaininfo) at the client's marks around each
+kind, less dom0's rate at rest in the same run. A last, profiled run of ours splits
+our dom0 time into the event callback, the ring and the store (not in the ratios).
+
+Ratios are their time / ours (>= 1.0: ours is not slower), over the medians of each
+side's runs: guest-side latency (the median request of a run) and dom0 CPU per request.
+Prints JSON and writes build/bench/realxen-xs.json ("releases": a section per release,
+or "error"; "ratios": each release's ratios per kind); stderr has a line per release
+and server. Exit status 1 if a release failed. Needs `make firmware-aarch64` (or
+MODXEN_AARCH64_FIRMWARE), the real-Xen tier's tools (scripts/deps.sh xen) and an
+aarch64 C compiler (AARCH64_CC, default aarch64-linux-gnu-gcc, which the firmware needs too).
+  bench/realxen-xs.py [--xen 4.17|4.20] [--n N]
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FW = os.environ.get("MODXEN_AARCH64_FIRMWARE", os.path.join(ROOT, "build", "aarch64-linux", "micropython"))
+CC = os.environ.get("AARCH64_CC", "aarch64-linux-gnu-gcc")
+OUT = os.path.join(ROOT, "build", "xen-qemu", "bench-xs")    # run.sh writes OUT/xen-REL
+WORK = os.path.join(ROOT, "build", "bench", "realxen-xs")
+RELEASES = ("4.17", "4.20")
+KINDS = ("read", "write", "directory", "transaction")
+PHASES = (("ours", "ours"), ("cxenstored", "cxenstored"), ("oxenstored", "oxenstored"),
+          ("ours", "ours_again"))
+THEIRS = ("cxenstored", "oxenstored")
+TARGETS = (1.0, 1.5)
+N = 200
+PAD_MS = 1500
+
+
+class Failed(Exception):
+    pass
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    n = len(xs)
+    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
+
+
+def guest_share(n):
+    """xsbench (static aarch64) and its init as a cpio archive dom0 appends to the
+    tier's guest initramfs, and the run's parameters."""
+    share = os.path.join(WORK, "share")
+    stage = os.path.join(WORK, "stage")
+    for d in (share, stage):
+        shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(stage, "bin"))
+    os.makedirs(share)
+    src = os.path.join(ROOT, "bench", "realxen-xs-guest")
+    x = subprocess.run([CC, "-O2", "-static", "-Wall", "-o", os.path.join(stage, "bin", "xsbench"),
+                        os.path.join(src, "xsbench.c")], capture_output=True, text=True)
+    if x.returncode != 0:
+        raise Failed("compiling xsbench with %s failed:\n%s" % (CC, x.stderr[-2000:]))
+    shutil.copy(os.path.join(src, "xsb-init"), os.path.join(stage, "bin", "xsb-init"))
+    os.chmod(os.path.join(stage, "bin", "xsb-init"), 0o755)
+    names = "\n".join([".", "bin", "bin/xsb-init", "bin/xsbench"]) + "\n"
+    with open(os.path.join(share, "xsb.cpio"), "wb") as f:
+        x = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet", "-R", "0:0"], input=names.encode(),
+                           stdout=f, stderr=subprocess.PIPE, cwd=stage)
+    if x.returncode != 0:
+        raise Failed("cpio failed: %s" % x.stderr.decode()[-500:])
+    with open(os.path.join(share, "params.json"), "w") as f:
+        json.dump({"n": n, "pad_ms": PAD_MS}, f)
+    return share
+
+
+def bench_one(rel, share):
+    for script, args in (("fetch.sh", ["--xen", rel]),
+                         ("fetch-xl.sh", ["--xen", rel, os.path.join(ROOT, "build", "xen-qemu", rel, "xl")])):
+        x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", script)] + args,
+                           capture_output=True, text=True)
+        if x.returncode != 0:
+            raise Failed("%s --xen %s failed:\n%s" % (script, rel, x.stderr[-2000:]))
+    xl = os.path.join(ROOT, "build", "xen-qemu", rel, "xl", "root")
+    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="400")
+    try:
+        run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel,
+                              "--firmware", FW, "--tests", os.path.join(ROOT, "bench", "realxen-xs-dom0"),
+                              "--out", OUT, "--timeout", "1500", "--share", "xl=" + xl, "--share", "xsb=" + share],
+                             capture_output=True, text=True, env=env, timeout=1800)
+    except subprocess.TimeoutExpired:
+        raise Failed("run.sh --xen %s did not finish" % rel)
+    log = run.stdout + run.stderr
+    booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
+    res = {}
+    rdir = os.path.join(OUT, "xen-" + rel, "results-default")
+    for name in sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []:
+        if name.endswith(".out"):
+            for line in open(os.path.join(rdir, name), errors="replace"):
+                if line.startswith("BENCH "):
+                    res.update(json.loads(line[6:]))
+    ours_keys = [key for side, key in PHASES if side == "ours"]
+    bad = [key for key in ours_keys if key not in res or "error" in res[key]]
+    if bad:
+        raise Failed("benchmark boot of Xen %s: ours failed in %s (exit %d):\n%s\n%s" % (
+            rel, bad, run.returncode, log[-4000:], json.dumps({k: res.get(k) for k in bad})))
+    sides = {}
+    errors = {}
+    for side, key in PHASES:
+        r = res.get(key)
+        if r is None or "error" in r:
+            errors[key] = (r or {}).get("error", "no result")
+            continue
+        sides.setdefault(side, []).append(r)
+    summary = {}
+    for side, runs in sides.items():
+        summary[side] = {"runs": len(runs),
+                         "idle_dom0_cpu_pct": median([r["idle"]["dom0_cpu_pct"] for r in runs])}
+        for k in KINDS:
+            summary[side][k] = {f: median([r[k][f] for r in runs]) for f in
+                                ("median_us", "mean_us", "p90_us", "dom0_cpu_us_per_op", "guest_cpu_us_per_op")}
+    ratios = {}
+    for th in THEIRS:
+        if th not in summary:
+            continue
+        ratios[th] = {}
+        for k in KINDS:
+            o, t = summary["ours"][k], summary[th][k]
+            ratios[th][k] = {
+                "latency": round(t["median_us"] / o["median_us"], 2) if o["median_us"] else None,
+                "dom0_cpu": round(t["dom0_cpu_us_per_op"] / o["dom0_cpu_us_per_op"], 2)
+                if o["dom0_cpu_us_per_op"] and o["dom0_cpu_us_per_op"] > 0 else None,
+            }
+    return {
+        "xen": booted[0] if booted else None,
+        "summary": summary,
+        "ratios": ratios,
+        "profile_ours": res.get("ours_profile", {}).get("profile"),
+        "phase_errors": errors,
+        "runs": {key: res.get(key) for _, key in PHASES},
+        "profiled_run": res.get("ours_profile"),
+    }
+
+
+def main():
+    args = sys.argv[1:]
+    releases = list(RELEASES)
+    n = N
+    while args:
+        if args[0] == "--xen" and len(args) > 1:
+            releases = [args[1]]
+            args = args[2:]
+        elif args[0] == "--n" and len(args) > 1:
+            n = int(args[1])
+            args = args[2:]
+        else:
+            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N]", file=sys.stderr)
+            sys.exit(2)
+    releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
+    if not os.path.isfile(FW):
+        print("bench/realxen-xs: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
+        sys.exit(1)
+    sections = {}
+    try:
+        share = guest_share(n)
+    except Failed as e:
+        print("bench/realxen-xs: %s" % e, file=sys.stderr)
+        sys.exit(1)
+    for rel in releases:
+        try:
+            sections[rel] = bench_one(rel, share)
+        except Failed as e:
+            print("bench/realxen-xs: %s" % e, file=sys.stderr)
+            sections[rel] = {"error": str(e).splitlines()[0]}
+    out = {
+        "what": "a Linux guest's own xenstore requests through /dev/xen/xenbus (xsbench, one in flight): "
+                "N each of read, write, directory, transaction (start, read, write, end); guest-side "
+                "latency per request (median of a run) and dom0 CPU per request (dom0 cpu_time over the "
+                "client's marks, less dom0's rate at rest); one QEMU boot per Xen release (Debian arm64), "
+                "phases ours, cxenstored, oxenstored, ours; medians over "
+                "each side's runs; ratio = their time / ours",
+        "n": n,
+        "targets": list(TARGETS),
+        "ratios": {rel: s.get("ratios") for rel, s in sections.items()},
+        "releases": sections,
+    }
+    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+    with open(os.path.join(ROOT, "build", "bench", "realxen-xs.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
+    for rel, s in sections.items():
+        if "error" in s:
+            print("bench/realxen-xs: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)
+            continue
+        for th, r in s["ratios"].items():
+            print("bench/realxen-xs: Xen %s: %s / ours: %s" % (rel, th, ", ".join(
+                "%s latency %s cpu %s" % (k, r[k]["latency"], r[k]["dom0_cpu"]) for k in KINDS)), file=sys.stderr)
+        for key, e in s["phase_errors"].items():
+            print("bench/realxen-xs: Xen %s: phase %s failed: %s" % (rel, key, e), file=sys.stderr)
+    if any("error" in s for s in sections.values()):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
