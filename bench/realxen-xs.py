@@ -17,13 +17,16 @@ kind, less dom0's rate at rest in the same run. A last, profiled run of ours spl
 our dom0 time into the event callback, the ring and the store (not in the ratios).
 
 Ratios are their time / ours (>= 1.0: ours is not slower), over the medians of each
-side's runs: guest-side latency (the median request of a run) and dom0 CPU per request.
+side's runs: guest-side latency (the median request of a run, and its 10th percentile:
+the path without the host's interference, as bench/xenstore.py's best round) and dom0
+CPU per request.
 Prints JSON and writes build/bench/realxen-xs.json ("releases": a section per release,
 or "error"; "ratios": each release's ratios per kind); stderr has a line per release
 and server. Exit status 1 if a release failed. Needs `make firmware-aarch64` (or
 MODXEN_AARCH64_FIRMWARE), the real-Xen tier's tools (scripts/deps.sh xen) and an
 aarch64 C compiler (AARCH64_CC, default aarch64-linux-gnu-gcc, which the firmware needs too).
-  bench/realxen-xs.py [--xen 4.17|4.20] [--n N]
+  bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--reparse]
+(--reparse: summarize the last boot's results again, without booting.)
 """
 import json
 import os
@@ -85,7 +88,8 @@ def guest_share(n):
     return share
 
 
-def bench_one(rel, share):
+def run_boot(rel, share):
+    """The release's boot: -> (booted banner, BENCH results by phase, run.sh's log, status)."""
     for script, args in (("fetch.sh", ["--xen", rel]),
                          ("fetch-xl.sh", ["--xen", rel, os.path.join(ROOT, "build", "xen-qemu", rel, "xl")])):
         x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", script)] + args,
@@ -93,16 +97,22 @@ def bench_one(rel, share):
         if x.returncode != 0:
             raise Failed("%s --xen %s failed:\n%s" % (script, rel, x.stderr[-2000:]))
     xl = os.path.join(ROOT, "build", "xen-qemu", rel, "xl", "root")
-    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="400")
+    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="600")
     try:
         run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel,
                               "--firmware", FW, "--tests", os.path.join(ROOT, "bench", "realxen-xs-dom0"),
-                              "--out", OUT, "--timeout", "1500", "--share", "xl=" + xl, "--share", "xsb=" + share],
-                             capture_output=True, text=True, env=env, timeout=1800)
+                              "--out", OUT, "--timeout", "2400", "--share", "xl=" + xl, "--share", "xsb=" + share],
+                             capture_output=True, text=True, env=env, timeout=2700)
     except subprocess.TimeoutExpired:
         raise Failed("run.sh --xen %s did not finish" % rel)
     log = run.stdout + run.stderr
-    booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
+    with open(os.path.join(OUT, "xen-" + rel, "bench.log"), "w") as f:
+        f.write(log)
+    return log, run.returncode
+
+
+def results(rel):
+    """What the boot's dom0 phases printed (BENCH lines), and the booted banner."""
     res = {}
     rdir = os.path.join(OUT, "xen-" + rel, "results-default")
     for name in sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []:
@@ -110,11 +120,27 @@ def bench_one(rel, share):
             for line in open(os.path.join(rdir, name), errors="replace"):
                 if line.startswith("BENCH "):
                     res.update(json.loads(line[6:]))
+    booted = None
+    try:
+        for l in open(os.path.join(OUT, "xen-" + rel, "bench.log"), errors="replace"):
+            if " booted: " in l:
+                booted = l.split("booted: ", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return res, booted
+
+
+def ratio(a, b):
+    return round(a / b, 2) if a is not None and b else None
+
+
+def summarize(res, booted, log="", rc=0):
     ours_keys = [key for side, key in PHASES if side == "ours"]
     bad = [key for key in ours_keys if key not in res or "error" in res[key]]
     if bad:
-        raise Failed("benchmark boot of Xen %s: ours failed in %s (exit %d):\n%s\n%s" % (
-            rel, bad, run.returncode, log[-4000:], json.dumps({k: res.get(k) for k in bad})))
+        raise Failed("ours failed in %s (exit %d):\n%s\n%s" % (
+            bad, rc, log[-4000:], json.dumps({k: res.get(k) for k in bad})))
     sides = {}
     errors = {}
     for side, key in PHASES:
@@ -129,7 +155,8 @@ def bench_one(rel, share):
                          "idle_dom0_cpu_pct": median([r["idle"]["dom0_cpu_pct"] for r in runs])}
         for k in KINDS:
             summary[side][k] = {f: median([r[k][f] for r in runs]) for f in
-                                ("median_us", "mean_us", "p90_us", "dom0_cpu_us_per_op", "guest_cpu_us_per_op")}
+                                ("median_us", "p10_us", "mean_us", "p90_us", "dom0_cpu_us_per_op",
+                                 "guest_cpu_us_per_op")}
     ratios = {}
     for th in THEIRS:
         if th not in summary:
@@ -138,34 +165,49 @@ def bench_one(rel, share):
         for k in KINDS:
             o, t = summary["ours"][k], summary[th][k]
             ratios[th][k] = {
-                "latency": round(t["median_us"] / o["median_us"], 2) if o["median_us"] else None,
-                "dom0_cpu": round(t["dom0_cpu_us_per_op"] / o["dom0_cpu_us_per_op"], 2)
+                "latency": ratio(t["median_us"], o["median_us"]),
+                "latency_p10": ratio(t["p10_us"], o["p10_us"]),
+                "dom0_cpu": ratio(t["dom0_cpu_us_per_op"], o["dom0_cpu_us_per_op"])
                 if o["dom0_cpu_us_per_op"] and o["dom0_cpu_us_per_op"] > 0 else None,
             }
     return {
-        "xen": booted[0] if booted else None,
+        "xen": booted,
         "summary": summary,
         "ratios": ratios,
-        "profile_ours": res.get("ours_profile", {}).get("profile"),
+        "profile_ours": {"wall": res.get("ours_profile", {}).get("profile"),
+                         "threads": res.get("ours_profile", {}).get("threads")},
         "phase_errors": errors,
         "runs": {key: res.get(key) for _, key in PHASES},
         "profiled_run": res.get("ours_profile"),
     }
 
 
+def bench_one(rel, share, reparse=False):
+    log, rc = ("", 0) if reparse else run_boot(rel, share)
+    res, booted = results(rel)
+    try:
+        return summarize(res, booted, log, rc)
+    except Failed as e:
+        raise Failed("benchmark boot of Xen %s: %s" % (rel, e))
+
+
 def main():
     args = sys.argv[1:]
     releases = list(RELEASES)
     n = N
+    reparse = False
     while args:
         if args[0] == "--xen" and len(args) > 1:
             releases = [args[1]]
             args = args[2:]
+        elif args[0] == "--reparse":
+            reparse = True
+            args = args[1:]
         elif args[0] == "--n" and len(args) > 1:
             n = int(args[1])
             args = args[2:]
         else:
-            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N]", file=sys.stderr)
+            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--reparse]", file=sys.stderr)
             sys.exit(2)
     releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
     if not os.path.isfile(FW):
@@ -173,13 +215,13 @@ def main():
         sys.exit(1)
     sections = {}
     try:
-        share = guest_share(n)
+        share = None if reparse else guest_share(n)
     except Failed as e:
         print("bench/realxen-xs: %s" % e, file=sys.stderr)
         sys.exit(1)
     for rel in releases:
         try:
-            sections[rel] = bench_one(rel, share)
+            sections[rel] = bench_one(rel, share, reparse)
         except Failed as e:
             print("bench/realxen-xs: %s" % e, file=sys.stderr)
             sections[rel] = {"error": str(e).splitlines()[0]}
@@ -205,7 +247,8 @@ def main():
             continue
         for th, r in s["ratios"].items():
             print("bench/realxen-xs: Xen %s: %s / ours: %s" % (rel, th, ", ".join(
-                "%s latency %s cpu %s" % (k, r[k]["latency"], r[k]["dom0_cpu"]) for k in KINDS)), file=sys.stderr)
+                "%s latency %s (p10 %s) cpu %s" % (k, r[k]["latency"], r[k]["latency_p10"], r[k]["dom0_cpu"])
+                for k in KINDS)), file=sys.stderr)
         for key, e in s["phase_errors"].items():
             print("bench/realxen-xs: Xen %s: phase %s failed: %s" % (rel, key, e), file=sys.stderr)
     if any("error" in s for s in sections.values()):

@@ -10,8 +10,8 @@
 # console's upcall, theirs from xenconsoled's log, looked at every POLL_MS. dom0's CPU
 # per request is the window's CPU less the window's share of dom0's rate at rest (an
 # idle window measured first, in the same run). This process wakes as seldom as it
-# can: on this emulated machine every wake of a dom0 process costs milliseconds of
-# dom0 CPU (a 10 ms sleep loop alone keeps dom0 about 50% busy).
+# can: the unix port's time.sleep_ms polls every millisecond, which alone keeps dom0
+# about 50% busy on this emulated machine, so it sleeps with time.sleep (one select).
 import os
 import json
 import time
@@ -138,7 +138,9 @@ class Marks:
                 raise OSError("guest: " + self.error)
             if since(t0) > limit_ms:
                 raise OSError("xsbench not done after %d s; last output %r" % (limit_ms // 1000, self.buf[-300:]))
-            time.sleep_ms(every_ms)
+            # time.sleep (select), not sleep_ms: the unix port's sleep_ms wakes every
+            # millisecond, which alone keeps dom0 about half busy here
+            time.sleep(every_ms / 1000)
             if poll is not None:
                 data = poll()
                 if data:
