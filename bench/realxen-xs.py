@@ -34,8 +34,11 @@ import shutil
 import subprocess
 import sys
 
+# bench/realxen.py: the firmware both boot, the release fetch, the boot and its
+# BENCH lines
+from realxen import FW, Failed, median, fetch_release, boot, bench_lines
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FW = os.environ.get("MODXEN_AARCH64_FIRMWARE", os.path.join(ROOT, "build", "aarch64-linux", "micropython"))
 CC = os.environ.get("AARCH64_CC", "aarch64-linux-gnu-gcc")
 OUT = os.path.join(ROOT, "build", "xen-qemu", "bench-xs")    # run.sh writes OUT/xen-REL
 WORK = os.path.join(ROOT, "build", "bench", "realxen-xs")
@@ -47,18 +50,6 @@ THEIRS = ("cxenstored", "oxenstored")
 TARGETS = (1.0, 1.5)
 N = 200
 PAD_MS = 1500
-
-
-class Failed(Exception):
-    pass
-
-
-def median(xs):
-    xs = sorted(x for x in xs if x is not None)
-    if not xs:
-        return None
-    n = len(xs)
-    return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
 def guest_share(n):
@@ -89,37 +80,16 @@ def guest_share(n):
 
 
 def run_boot(rel, share):
-    """The release's boot: -> (booted banner, BENCH results by phase, run.sh's log, status)."""
-    for script, args in (("fetch.sh", ["--xen", rel]),
-                         ("fetch-xl.sh", ["--xen", rel, os.path.join(ROOT, "build", "xen-qemu", rel, "xl")])):
-        x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", script)] + args,
-                           capture_output=True, text=True)
-        if x.returncode != 0:
-            raise Failed("%s --xen %s failed:\n%s" % (script, rel, x.stderr[-2000:]))
-    xl = os.path.join(ROOT, "build", "xen-qemu", rel, "xl", "root")
-    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="600")
-    try:
-        run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel,
-                              "--firmware", FW, "--tests", os.path.join(ROOT, "bench", "realxen-xs-dom0"),
-                              "--out", OUT, "--timeout", "2400", "--share", "xl=" + xl, "--share", "xsb=" + share],
-                             capture_output=True, text=True, env=env, timeout=2700)
-    except subprocess.TimeoutExpired:
-        raise Failed("run.sh --xen %s did not finish" % rel)
-    log = run.stdout + run.stderr
+    """The release's boot: -> (run.sh's log, its status); the log is kept for --reparse."""
+    xl = fetch_release(rel)
+    log, rc = boot(rel, os.path.join(ROOT, "bench", "realxen-xs-dom0"), OUT, {"xl": xl, "xsb": share}, 2400, 600)
     with open(os.path.join(OUT, "xen-" + rel, "bench.log"), "w") as f:
         f.write(log)
-    return log, run.returncode
+    return log, rc
 
 
 def results(rel):
     """What the boot's dom0 phases printed (BENCH lines), and the booted banner."""
-    res = {}
-    rdir = os.path.join(OUT, "xen-" + rel, "results-default")
-    for name in sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []:
-        if name.endswith(".out"):
-            for line in open(os.path.join(rdir, name), errors="replace"):
-                if line.startswith("BENCH "):
-                    res.update(json.loads(line[6:]))
     booted = None
     try:
         for l in open(os.path.join(OUT, "xen-" + rel, "bench.log"), errors="replace"):
@@ -128,7 +98,7 @@ def results(rel):
                 break
     except OSError:
         pass
-    return res, booted
+    return bench_lines(OUT, rel), booted
 
 
 def ratio(a, b):

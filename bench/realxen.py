@@ -47,39 +47,56 @@ def median(xs):
     return xs[n // 2] if n % 2 else (xs[n // 2 - 1] + xs[n // 2]) / 2
 
 
-def bench_one(rel):
-    """One release's boot: its section of the JSON (raises Failed)."""
-    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch.sh"), "--xen", rel],
-                       capture_output=True, text=True)
-    if x.returncode != 0:
-        raise Failed("fetch.sh --xen %s failed:\n%s" % (rel, x.stderr[-2000:]))
+def fetch_release(rel):
+    """The release's Debian packages (hypervisor, and xl with its daemons for the
+    other side of a benchmark); -> the directory of its xl tree."""
     xl = os.path.join(ROOT, "build", "xen-qemu", rel, "xl")
-    x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "fetch-xl.sh"), "--xen", rel, xl],
-                       capture_output=True, text=True)
-    if x.returncode != 0:
-        raise Failed("fetch-xl.sh --xen %s failed:\n%s" % (rel, x.stderr[-2000:]))
-    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT="400")
+    for script, args in (("fetch.sh", ["--xen", rel]), ("fetch-xl.sh", ["--xen", rel, xl])):
+        x = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", script)] + args,
+                           capture_output=True, text=True)
+        if x.returncode != 0:
+            raise Failed("%s --xen %s failed:\n%s" % (script, rel, x.stderr[-2000:]))
+    return os.path.join(xl, "root")
+
+
+def boot(rel, tests, out, shares, timeout, test_timeout):
+    """One real-Xen boot running the dom0 scripts in `tests`, with the 9p shares
+    {name: dir}; -> (run.sh's log, its exit status)."""
+    env = dict(os.environ, XEN_QEMU_TEST_TIMEOUT=str(test_timeout))
+    cmd = ["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel, "--firmware", FW,
+           "--tests", tests, "--out", out, "--timeout", str(timeout)]
+    for name, d in shares.items():
+        cmd += ["--share", "%s=%s" % (name, d)]
     try:
-        run = subprocess.run(["bash", os.path.join(ROOT, "scripts", "xen-qemu", "run.sh"), "--xen", rel,
-                              "--firmware", FW, "--tests", os.path.join(ROOT, "bench", "realxen-dom0"),
-                              "--out", OUT, "--timeout", "900", "--share", "xl=" + os.path.join(xl, "root")],
-                             capture_output=True, text=True, env=env, timeout=1200)
+        run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout + 300)
     except subprocess.TimeoutExpired:
         raise Failed("run.sh --xen %s did not finish" % rel)
-    log = run.stdout + run.stderr
-    booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
+    return run.stdout + run.stderr, run.returncode
+
+
+def bench_lines(out, rel):
+    """What the boot's dom0 scripts printed as "BENCH {json}" lines, merged."""
     res = {}
-    rdir = os.path.join(OUT, "xen-" + rel, "results-default")
+    rdir = os.path.join(out, "xen-" + rel, "results-default")
     for name in sorted(os.listdir(rdir)) if os.path.isdir(rdir) else []:
         if name.endswith(".out"):
             for line in open(os.path.join(rdir, name), errors="replace"):
                 if line.startswith("BENCH "):
                     res.update(json.loads(line[6:]))
+    return res
+
+
+def bench_one(rel):
+    """One release's boot: its section of the JSON (raises Failed)."""
+    xl = fetch_release(rel)
+    log, rc = boot(rel, os.path.join(ROOT, "bench", "realxen-dom0"), OUT, {"xl": xl}, 900, 400)
+    booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
+    res = bench_lines(OUT, rel)
     phases = (("ours", "ours"), ("xl", "xl"), ("ours", "ours_again"), ("xl", "xl_again"), ("ours", "ours_last"))
     missing = [key for _, key in phases if key not in res]
-    if run.returncode != 0 or missing:
+    if rc != 0 or missing:
         raise Failed("benchmark boot of Xen %s failed (exit %d), missing %s:\n%s\n%s" % (
-            rel, run.returncode, missing, log[-4000:], json.dumps(res)))
+            rel, rc, missing, log[-4000:], json.dumps(res)))
     # Phases alternate within the boot, so that a machine getting busier or quieter
     # (QEMU shares the host) weighs on both sides; medians over all runs of a side.
     sides = {"ours": [], "xl": []}

@@ -11,19 +11,12 @@ xenstore port for dom0, unpause), and from 4.21 the xenstore page Xen
 allocates itself (connection RECONNECT, its port in the page's evtchn_port)."""
 import pytest
 
-from domain.test_domain_create import GUEST
+from domain.test_domain_create import GUEST, PRE as CREATE_PRE
 
-PRE = """
-import xen, _xen, time, struct
-from xen import xl, xenstore
-import _xensim as sim
+PRE = CREATE_PRE + """
+import struct
+from xen import xl
 MAGIC = _xen.GUEST_MAGIC_BASE >> 12
-def err(f, *a, **k):
-    try:
-        f(*a, **k)
-    except Exception as e:
-        return type(e).__name__ + ': ' + str(e)
-    return None
 def settle(n=5):
     for _ in range(n):
         time.sleep_ms(2)

@@ -7,25 +7,20 @@
 # waits for dom0's control/sysrq before its first xenstore access, then reads its name
 # and writes data/probe; its output is on Xen's console, which dom0 reads through
 # _xen.readconsole().
-import time
 import _xen
 import xen
 from xen import xenstore, xl
 import xtest
 from xtest import check, eq, log
 
+
+def wait_for(cond, ms):
+    return xtest.wait_for(cond, ms, 50)
+
+
 GUEST, IDLE = 1, 2
 NAME = "boot-guest"
 state = {}
-
-
-def wait_for(cond, ms):
-    t0 = time.ticks_ms()
-    while not cond():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(50)
-    return True
 
 
 class XenConsole:

@@ -9,7 +9,7 @@ import _xen
 import xen
 from xen import xenstore
 import xtest
-from xtest import check, eq, domids, err, log, text, wait_text
+from xtest import by_name, check, cleanup, eq, domids, err, log, text, wait_for, wait_text
 
 GUEST = "/mnt/host/guest/"
 BASE = {
@@ -29,17 +29,6 @@ def cfg(name):
     c = dict(BASE)
     c["name"] = name
     return c
-
-
-
-
-def wait_for(cond, ms):
-    t0 = time.ticks_ms()
-    while not cond():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(20)
-    return True
 
 
 def guest_run(dom, cmd, ms=30000):
@@ -63,13 +52,6 @@ def children(path):
         return []
 
 
-def by_name(name):
-    for d in xen.domains():
-        if d.name == name:
-            return d
-    return None
-
-
 def boot_checks(dom, name):
     check(wait_text(dom, "guest up", 90000), "no 'guest up' from %s: %r" % (name, text(dom)[-400:]))
     check(wait_text(dom, "guest waiting for input", 60000), "%s never got ready: %r" % (name, text(dom)[-400:]))
@@ -78,16 +60,6 @@ def boot_checks(dom, name):
     # creates writable for the guest); EACCES there is logged on the console
     check("setup_shutdown_watcher: Error" not in text(dom),
           "guest could not write its control/feature nodes: %r" % text(dom)[-400:])
-
-
-def cleanup():
-    # after a failure: leave no guest behind for the tests that follow
-    for d in xen.domains():
-        if d.domid != 0:
-            try:
-                d.destroy()
-            except Exception as e:
-                log("cleanup of %r: %s" % (d, e))
 
 
 def test_a_domain_create():

@@ -20,7 +20,7 @@ import os
 import time
 import xen
 import xtest
-from xtest import check, eq, domids, log, text, wait_text
+from xtest import by_name, check, cleanup, eq, domids, log, text, wait_for, wait_text
 
 GUEST = "/mnt/host/guest/"
 
@@ -50,31 +50,6 @@ def history(dom):
     output and the separator line too (xtest.text leaves those out)."""
     c = dom.console
     return c.history().decode("utf-8", "replace") if c is not None else ""
-
-
-def wait_for(cond, ms):
-    t0 = time.ticks_ms()
-    while not cond():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(20)
-    return True
-
-
-def by_name(name):
-    for d in xen.domains():
-        if d.name == name:
-            return d
-    return None
-
-
-def cleanup():
-    for d in xen.domains():
-        if d.domid != 0:
-            try:
-                d.destroy()
-            except Exception as e:
-                log("cleanup of %r: %s" % (d, e))
 
 
 def ready(name, **actions):

@@ -35,13 +35,7 @@ def p2m_pool(d):
 
 
 def wait_for(cond, ms=3000):
-    """Let upcalls run (a loop with sleeps) until cond() or the time is up."""
-    t0 = time.ticks_ms()
-    while not cond():
-        if time.ticks_diff(time.ticks_ms(), t0) > ms:
-            return False
-        time.sleep_ms(5)
-    return True
+    return xtest.wait_for(cond, ms, 5)
 
 
 def test_backend_is_linux():

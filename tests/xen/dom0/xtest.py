@@ -61,14 +61,40 @@ def text(dom):
     return t[t.index("\n", i + 1) + 1:] if i >= 0 else t
 
 
-def wait_text(dom, needle, ms):
+def wait_for(cond, ms, step_ms=20):
+    """Let upcalls run (a loop with sleeps) until cond() or `ms` have passed;
+    -> whether cond() came true."""
     import time
     t0 = time.ticks_ms()
-    while needle not in text(dom):
+    while not cond():
         if time.ticks_diff(time.ticks_ms(), t0) > ms:
             return False
-        time.sleep_ms(20)
+        time.sleep_ms(step_ms)
     return True
+
+
+def wait_text(dom, needle, ms):
+    return wait_for(lambda: needle in text(dom), ms)
+
+
+def by_name(name):
+    """The domain of that name in xen.domains(), or None."""
+    import xen
+    for d in xen.domains():
+        if d.name == name:
+            return d
+    return None
+
+
+def cleanup():
+    """After a failure: leave no guest behind for the tests that follow."""
+    import xen
+    for d in xen.domains():
+        if d.domid != 0:
+            try:
+                d.destroy()
+            except Exception as e:
+                log("cleanup of %r: %s" % (d, e))
 
 
 def main(g):
