@@ -112,7 +112,6 @@ long modxen_check(long rc) {
 // interface version and layouts (abi.c). A release outside the table is
 // refused by every domctl and sysctl, and by abi(), with one message.
 
-static const modxen_release_t *abi_row;
 static uint16_t abi_major, abi_minor;
 static uint8_t abi_domctl_seen;     // an unknown release's domctl version, found by probing
 
@@ -139,9 +138,8 @@ static void abi_detect(void) {
     }
     abi_major = (v >> 16) & 0xffff;
     abi_minor = v & 0xffff;
-    abi_row = modxen_release(abi_major, abi_minor);
-    modxen_running = abi_row;
-    if (abi_row == NULL) {
+    modxen_running = modxen_release(abi_major, abi_minor);
+    if (modxen_running == NULL) {
         abi_domctl_seen = probe_domctl_version();
     }
 }
@@ -159,8 +157,8 @@ void modxen_ensure_backend(void) {
 // OSError(EOPNOTSUPP, "Xen 4.23 (domctl 0x19) is newer than this firmware (4.17-4.22)").
 const modxen_release_t *modxen_abi_current(void) {
     modxen_ensure_backend();
-    if (abi_row != NULL) {
-        return abi_row;
+    if (modxen_running != NULL) {
+        return modxen_running;
     }
     const modxen_release_t *lo = &modxen_releases[0], *hi = &modxen_releases[modxen_nreleases - 1];
     bool newer = abi_major > hi->major || (abi_major == hi->major && abi_minor > hi->minor);

@@ -171,11 +171,14 @@ class Dom0:
             elif a[0] == "release":
                 self._drop_ring(a[1])
 
-    def share(self, domid, gfn, port):
+    def share(self, domid, gfn, port, port_field=None):
         """A guest's shared page and event channel: (Mapping, EventChannel);
-        nothing stays mapped if the bind fails."""
+        nothing stays mapped if the bind fails. With `port_field`, a non-zero
+        u32 at that offset of the page is the port instead."""
         m = _xen.map(domid, gfn)
         try:
+            if port_field is not None:
+                port = int.from_bytes(m[port_field:port_field + 4], "little") or port
             ch = _xen.bind_interdomain(domid, port)
         except Exception:
             m.close()
@@ -185,13 +188,10 @@ class Dom0:
     def _serve_ring(self, domid, gfn, port):
         if domid in self.rings:
             return
-        if "xs_evtchn_port" in self.abi["features"]:
-            # Xen 4.21+ writes the port into the page of a domain it built
-            # (dom0less); a non-zero one wins, as in cxenstored.
-            with _xen.map(domid, gfn, False) as m:
-                p = int.from_bytes(m[_XS_EVTCHN_PORT:_XS_EVTCHN_PORT + 4], "little")
-            port = p or port
-        m, ch = self.share(domid, gfn, port)
+        # Xen 4.21+ writes the port into the page of a domain it built
+        # (dom0less); a non-zero one wins, as in cxenstored.
+        field = _XS_EVTCHN_PORT if "xs_evtchn_port" in self.abi["features"] else None
+        m, ch = self.share(domid, gfn, port, field)
         try:
             r = _ring.attach(self.store, domid, memoryview(m), ch.notify)
         except Exception:

@@ -8,14 +8,16 @@
 import time
 import _xen
 
-SHUTDOWN_NAMES = ("poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset")
+# {SHUTDOWN_x code: name}, from Xen's header constants (never changed)
+SHUTDOWN_REASONS = {getattr(_xen, "SHUTDOWN_" + n): n
+                    for n in ("poweroff", "reboot", "suspend", "crash", "watchdog", "soft_reset")}
 # on_poweroff / on_reboot / on_crash
 ACTIONS = ("destroy", "restart", "preserve", "rename-restart")
 
 
 def reasons():
     """{SHUTDOWN_x code: name}."""
-    return {getattr(_xen, "SHUTDOWN_" + n): n for n in SHUTDOWN_NAMES}
+    return SHUTDOWN_REASONS
 
 
 def state_of(info):
