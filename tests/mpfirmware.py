@@ -1,32 +1,43 @@
-"""Running snippets in the built host firmware, for the test folders whose
-MicroPython code imports helper modules of their own (a folder's mp/ dir).
+"""Running MicroPython in the built host firmware, for every test folder.
 
-The firmware is build/host/micropython (or $MODXEN_FIRMWARE); it runs its
-frozen `xen` package. With MODXEN_PYLIB=1 the source tree pylib/ replaces the
-frozen package (for a firmware built without it)."""
+A test's MicroPython code lives in its folder's `mp/` directory as ordinary
+modules of functions (tests/xenstore/mp/ring_cases.py, ...), never in Python
+strings. The one way to run it is
+
+    from mpfirmware import mp
+    result = mp("ring_cases.introduce_and_release", 3, b"page")
+
+which starts a fresh firmware process (a fresh simulated hypervisor), imports
+the module from the calling test's folder `mp/` (then tests/mp/, the shared
+modules), calls the function with the arguments and returns what it returned,
+through JSON (bytes round-trip; tuples come back as lists). An exception in
+the firmware fails the test with the firmware's traceback (MicroPythonError);
+scenarios that expect a refusal return `mptest.fails(f, ...)` instead.
+
+The firmware is build/host/micropython (or $MODXEN_FIRMWARE) with its frozen
+`xen` package; with MODXEN_PYLIB=1 the source tree's pylib/ replaces it (for a
+firmware built without it). The sim's release comes from MODXEN_SIM_XEN in the
+environment (the xen_release fixture sets it).
+
+`run()` below is the process underneath, for the few tests that drive the
+firmware's own command line (a REPL on a pty, `-m xen.tool`)."""
 import json
 import os
 import subprocess
+import sys
+from binascii import hexlify, unhexlify
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TESTS = ROOT / "tests"
 FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
-PRELUDE = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
+MARK = "@@mp-result@@"          # tests/mp/mptest.py prints the result after it
 
 
-def mp_env(helpers=None, extra=None, drop=()):
-    e = dict(os.environ)
-    path = [str(ROOT / "pylib") if os.environ.get("MODXEN_PYLIB") else ".frozen"]
-    if helpers is not None:
-        path.append(str(helpers))
-    e["MICROPYPATH"] = ":".join(path)
-    for k in drop:
-        e.pop(k, None)
-    if extra:
-        e.update(extra)
-    return e
+class MicroPythonError(AssertionError):
+    """The firmware exited non-zero (its traceback is in the message)."""
 
 
 def need_firmware():
@@ -34,22 +45,100 @@ def need_firmware():
         pytest.fail("host firmware not built: %s (run `make host`)" % FIRMWARE, pytrace=False)
 
 
-def run_mp(code, helpers=None, timeout=60, expect_ok=True, drop=()):
-    """Run MicroPython code; returns (stdout, stderr). Asserts inside the
-    code fail the test (non-zero exit) unless expect_ok is false."""
+def mp_env(helpers=(), extra=None, drop=()):
+    """The environment a firmware process runs in: the frozen `xen` (or
+    pylib/), then the helper folders on MICROPYPATH."""
+    e = dict(os.environ)
+    path = [str(ROOT / "pylib") if os.environ.get("MODXEN_PYLIB") else ".frozen"]
+    if isinstance(helpers, (str, Path)):
+        helpers = [helpers]
+    path += [str(h) for h in helpers]
+    e["MICROPYPATH"] = ":".join(path)
+    for k in drop:
+        e.pop(k, None)
+    if extra:
+        e.update({k: str(v) for k, v in extra.items()})
+    return e
+
+
+def run(argv, *, helpers=(), env=None, drop=(), heap=None, timeout=60, cwd=None,
+        input=None, expect_ok=True):
+    """Run the firmware with argv (e.g. ["-m", "xen.tool", ...]); returns
+    (stdout, stderr) as text. Fails with MicroPythonError on a non-zero exit
+    when expect_ok, and on a zero exit when expect_ok is False."""
     need_firmware()
-    p = subprocess.run([str(FIRMWARE), "-c", code], capture_output=True,
-                       timeout=timeout, env=mp_env(helpers, drop=drop), cwd=str(ROOT))
+    cmd = [str(FIRMWARE)]
+    if heap:
+        cmd += ["-X", "heapsize=%s" % heap]
+    p = subprocess.run(cmd + list(argv), capture_output=True, timeout=timeout, input=input,
+                       env=mp_env(helpers, env, drop), cwd=str(cwd or ROOT))
     out = p.stdout.decode(errors="replace")
     err = p.stderr.decode(errors="replace")
-    if expect_ok:
-        assert p.returncode == 0, "micropython failed (%d)\n--- code ---\n%s\n--- out ---\n%s\n--- err ---\n%s" % (
-            p.returncode, code, out, err)
+    if expect_ok and p.returncode != 0:
+        raise MicroPythonError("firmware exited %d: %s\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                               % (p.returncode, " ".join(argv)[:200], out, err))
+    if expect_ok is False and p.returncode == 0:
+        raise MicroPythonError("firmware succeeded where a failure was expected\n" + out + err)
+    return out, err
+
+
+def _encode(o):
+    if isinstance(o, (bytes, bytearray)):
+        return {"bytes": hexlify(bytes(o)).decode()}
+    if isinstance(o, (list, tuple)):
+        return [_encode(x) for x in o]
+    if isinstance(o, dict):
+        return {k: _encode(v) for k, v in o.items()}
+    return o
+
+
+def _decode(o):
+    if isinstance(o, dict):
+        if len(o) == 1 and "bytes" in o:
+            return unhexlify(o["bytes"])
+        return {k: _decode(v) for k, v in o.items()}
+    if isinstance(o, list):
+        return [_decode(x) for x in o]
+    return o
+
+
+def _caller_mp_dir(depth):
+    f = sys._getframe(depth + 1).f_globals.get("__file__")
+    return Path(f).resolve().parent / "mp"
+
+
+def mp(target, *args, heap=None, env=None, drop=(), timeout=60, helpers=None,
+       stderr=False, **kwargs):
+    """Call `module.function(*args, **kwargs)` of the calling test folder's
+    mp/ directory in a fresh firmware process and return its result. With
+    stderr=True return (result, stderr text) instead."""
+    module, _, func = target.partition(".")
+    if not module or not func:
+        raise ValueError("mp() wants 'module.function', got %r" % target)
+    dirs = [helpers] if helpers is not None else [_caller_mp_dir(1)]
+    dirs.append(TESTS / "mp")
+    code = "import mptest\nmptest.main(%r, %r, %r, %r)\n" % (
+        module, func, json.dumps(_encode(list(args))), json.dumps(_encode(kwargs)))
+    out, err = run(["-c", code], helpers=dirs, env=env, drop=drop, heap=heap, timeout=timeout)
+    lines = [l for l in out.splitlines() if l.startswith(MARK)]
+    if not lines:
+        raise MicroPythonError("%s returned nothing\n--- stdout ---\n%s\n--- stderr ---\n%s"
+                               % (target, out, err))
+    r = _decode(json.loads(lines[-1][len(MARK):]))
+    return (r, err) if stderr else r
+
+
+# ---- the string runners, until every folder has moved to mp() ----------------
+PRELUDE = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
+
+
+def run_mp(code, helpers=None, timeout=60, expect_ok=True, drop=()):
+    out, err = run(["-c", code], helpers=helpers or (), timeout=timeout,
+                   expect_ok=True if expect_ok else None, drop=drop)
     return out, err
 
 
 def mp_json(code, helpers=None, **kw):
-    """Run code that ends with emit(obj); returns (obj, stderr)."""
     out, err = run_mp(PRELUDE + code, helpers, **kw)
     lines = [l for l in out.splitlines() if l.startswith("@@")]
     assert lines, "no result emitted:\n" + out + err
