@@ -108,10 +108,12 @@ def _caller_mp_dir(depth):
 
 
 def mp(target, *args, heap=None, env=None, drop=(), timeout=60, helpers=None,
-       stderr=False, **kwargs):
+       cwd=None, stderr=False, **kwargs):
     """Call `module.function(*args, **kwargs)` of the calling test folder's
     mp/ directory in a fresh firmware process and return its result. With
-    stderr=True return (result, stderr text) instead."""
+    stderr=True return (result, stderr text) instead. heap (bytes), env
+    (extra variables), drop (variables removed), cwd and timeout go to run();
+    helpers replaces the caller's mp/ directory."""
     module, _, func = target.partition(".")
     if not module or not func:
         raise ValueError("mp() wants 'module.function', got %r" % target)
@@ -119,7 +121,8 @@ def mp(target, *args, heap=None, env=None, drop=(), timeout=60, helpers=None,
     dirs.append(TESTS / "mp")
     code = "import mptest\nmptest.main(%r, %r, %r, %r)\n" % (
         module, func, json.dumps(_encode(list(args))), json.dumps(_encode(kwargs)))
-    out, err = run(["-c", code], helpers=dirs, env=env, drop=drop, heap=heap, timeout=timeout)
+    out, err = run(["-c", code], helpers=dirs, env=env, drop=drop, heap=heap,
+                   timeout=timeout, cwd=cwd)
     lines = [l for l in out.splitlines() if l.startswith(MARK)]
     if not lines:
         raise MicroPythonError("%s returned nothing\n--- stdout ---\n%s\n--- stderr ---\n%s"
