@@ -100,6 +100,56 @@ static MP_NORETURN void raise_corrupt(void) {
     mp_raise_OSError(EBADMSG);
 }
 
+// The two copy loops. Each reads the guest's index once (acquire), refuses
+// a distance beyond the ring (corruption), copies at most `max` bytes, then
+// publishes the caller's index (release, after a full barrier). They return
+// the bytes moved; the caller adds them to its own index.
+
+// Ring -> dst: up to max waiting bytes from cons on.
+static size_t ring_take(uint8_t *p, const ring_desc_t *d, uint32_t cons, uint8_t *dst, size_t max) {
+    uint32_t prod = load_idx(p + d->prod);   // acquire: before the data it covers
+    uint32_t avail = prod - cons;
+    if (avail > d->size) {
+        raise_corrupt();
+    }
+    size_t n = max < avail ? max : avail;
+    size_t start = cons & (d->size - 1);
+    size_t first = d->size - start;
+    if (first > n) {
+        first = n;
+    }
+    memcpy(dst, p + d->data + start, first);
+    memcpy(dst + first, p + d->data, n - first);
+    // The data is read before the slots are handed back (full barrier, as
+    // the protocol's mb() between the copy and the index update).
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    store_idx(p + d->cons, cons + (uint32_t)n);
+    return n;
+}
+
+// src -> ring: up to n bytes, as many as there is room for from prod on.
+static size_t ring_put(uint8_t *p, const ring_desc_t *d, uint32_t prod, const uint8_t *src, size_t n) {
+    uint32_t cons = load_idx(p + d->cons);   // acquire: the guest is done with those slots
+    uint32_t used = prod - cons;
+    if (used > d->size) {
+        raise_corrupt();
+    }
+    if (n > d->size - used) {
+        n = d->size - used;
+    }
+    size_t start = prod & (d->size - 1);
+    size_t first = d->size - start;
+    if (first > n) {
+        first = n;
+    }
+    memcpy(p + d->data + start, src, first);
+    memcpy(p + d->data, src + first, n - first);
+    // The data is visible before the new prod index is.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    store_idx(p + d->prod, prod + (uint32_t)n);
+    return n;
+}
+
 // ring_read(page, layout, cons, buf, off=0) -> n
 // Copies up to len(buf) - off waiting bytes into buf[off:], then stores
 // cons + n as the ring's cons index in the page. The caller adds n to cons.
@@ -109,31 +159,9 @@ static mp_obj_t mod_xenring_read(size_t n_args, const mp_obj_t *args) {
     mp_get_buffer_raise(args[3], &buf, MP_BUFFER_WRITE);
     ring_desc_t d;
     ring_desc(args[1], page.len, &d);
-    uint32_t cons = arg_idx(args[2]);
     size_t off = arg_off(n_args, args, 4, buf.len);
-    uint8_t *p = page.buf;
-    ring_check_aligned(p, &d);
-    uint32_t prod = load_idx(p + d.prod);   // acquire: before the data it covers
-    uint32_t avail = prod - cons;
-    if (avail > d.size) {
-        raise_corrupt();
-    }
-    size_t n = buf.len - off;
-    if (n > avail) {
-        n = avail;
-    }
-    size_t start = cons & (d.size - 1);
-    size_t first = d.size - start;
-    if (first > n) {
-        first = n;
-    }
-    uint8_t *dst = (uint8_t *)buf.buf + off;
-    memcpy(dst, p + d.data + start, first);
-    memcpy(dst + first, p + d.data, n - first);
-    // The data is read before the slots are handed back (full barrier, as
-    // the protocol's mb() between the copy and the index update).
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    store_idx(p + d.cons, cons + (uint32_t)n);
+    ring_check_aligned(page.buf, &d);
+    size_t n = ring_take(page.buf, &d, arg_idx(args[2]), (uint8_t *)buf.buf + off, buf.len - off);
     return MP_OBJ_NEW_SMALL_INT(n);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_read_obj, 4, 5, mod_xenring_read);
@@ -147,33 +175,97 @@ static mp_obj_t mod_xenring_write(size_t n_args, const mp_obj_t *args) {
     mp_get_buffer_raise(args[3], &data, MP_BUFFER_READ);
     ring_desc_t d;
     ring_desc(args[1], page.len, &d);
-    uint32_t prod = arg_idx(args[2]);
     size_t off = arg_off(n_args, args, 4, data.len);
-    uint8_t *p = page.buf;
-    ring_check_aligned(p, &d);
-    uint32_t cons = load_idx(p + d.cons);   // acquire: the guest is done with those slots
-    uint32_t used = prod - cons;
-    if (used > d.size) {
-        raise_corrupt();
-    }
-    size_t n = data.len - off;
-    if (n > d.size - used) {
-        n = d.size - used;
-    }
-    size_t start = prod & (d.size - 1);
-    size_t first = d.size - start;
-    if (first > n) {
-        first = n;
-    }
-    const uint8_t *src = (const uint8_t *)data.buf + off;
-    memcpy(p + d.data + start, src, first);
-    memcpy(p + d.data, src + first, n - first);
-    // The data is visible before the new prod index is.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    store_idx(p + d.prod, prod + (uint32_t)n);
+    ring_check_aligned(page.buf, &d);
+    size_t n = ring_put(page.buf, &d, arg_idx(args[2]), (const uint8_t *)data.buf + off, data.len - off);
     return MP_OBJ_NEW_SMALL_INT(n);
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_write_obj, 4, 5, mod_xenring_write);
+
+// The xenstore page as a server serves it: the request ring read a message
+// at a time, the response ring written, and dom0's own two indices (req_cons,
+// rsp_prod) held by the caller and checked against the page on every call, so
+// a guest that writes them is caught (OSError(EBADMSG), as for a bad
+// distance). The layout is fixed (Xen's struct), so no tuple is parsed per
+// request.
+static const ring_desc_t xs_req = {
+    offsetof(struct xenstore_domain_interface, req), XENSTORE_RING_SIZE,
+    offsetof(struct xenstore_domain_interface, req_cons),
+    offsetof(struct xenstore_domain_interface, req_prod),
+};
+static const ring_desc_t xs_rsp = {
+    offsetof(struct xenstore_domain_interface, rsp), XENSTORE_RING_SIZE,
+    offsetof(struct xenstore_domain_interface, rsp_cons),
+    offsetof(struct xenstore_domain_interface, rsp_prod),
+};
+#define XS_HEADER sizeof(struct xsd_sockmsg)
+
+static uint8_t *xs_page(mp_obj_t page_in) {
+    mp_buffer_info_t page;
+    mp_get_buffer_raise(page_in, &page, MP_BUFFER_RW);
+    if (page.len < sizeof(struct xenstore_domain_interface)) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xenstore ring page too small"));
+    }
+    ring_check_aligned(page.buf, &xs_req);
+    return page.buf;
+}
+
+// xs_read(page, req_cons, buf, have) -> n
+// Adds to the message being assembled in buf[0:have] the bytes that complete
+// it, never a byte of the next one: its 16-byte header first, then the
+// header's len payload bytes. A len over XENSTORE_PAYLOAD_MAX copies nothing
+// past the header (the caller's framing refuses the message). Stores
+// req_cons + n in the page. buf holds at least a header and the largest
+// payload.
+static mp_obj_t mod_xenring_xs_read(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    uint8_t *p = xs_page(args[0]);
+    uint32_t cons = arg_idx(args[1]);
+    mp_buffer_info_t buf;
+    mp_get_buffer_raise(args[2], &buf, MP_BUFFER_WRITE);
+    if (buf.len < XS_HEADER + XENSTORE_PAYLOAD_MAX) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xs_read: buffer smaller than a message"));
+    }
+    size_t have = arg_off(4, args, 3, buf.len);
+    if (load_idx(p + xs_req.cons) != cons) {
+        raise_corrupt();                       // the guest wrote req_cons
+    }
+    uint8_t *b = buf.buf;
+    size_t want = XS_HEADER;
+    if (have >= XS_HEADER) {
+        struct xsd_sockmsg h;
+        memcpy(&h, b, XS_HEADER);
+        want = h.len > XENSTORE_PAYLOAD_MAX ? have : XS_HEADER + h.len;
+    }
+    size_t n = want > have ? ring_take(p, &xs_req, cons, b + have, want - have) : 0;
+    if (have + n == XS_HEADER) {              // the header just completed: its payload too
+        struct xsd_sockmsg h;
+        memcpy(&h, b, XS_HEADER);
+        if (h.len && h.len <= XENSTORE_PAYLOAD_MAX) {
+            n += ring_take(p, &xs_req, cons + (uint32_t)n, b + XS_HEADER, h.len);
+        }
+    }
+    return MP_OBJ_NEW_SMALL_INT(n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_xs_read_obj, 4, 4, mod_xenring_xs_read);
+
+// xs_write(page, rsp_prod, data, off) -> n
+// Copies as much of data[off:] as the response ring has room for and stores
+// rsp_prod + n in the page.
+static mp_obj_t mod_xenring_xs_write(size_t n_args, const mp_obj_t *args) {
+    (void)n_args;
+    uint8_t *p = xs_page(args[0]);
+    uint32_t prod = arg_idx(args[1]);
+    mp_buffer_info_t data;
+    mp_get_buffer_raise(args[2], &data, MP_BUFFER_READ);
+    size_t off = arg_off(4, args, 3, data.len);
+    if (load_idx(p + xs_rsp.prod) != prod) {
+        raise_corrupt();                       // the guest wrote rsp_prod
+    }
+    size_t n = ring_put(p, &xs_rsp, prod, (const uint8_t *)data.buf + off, data.len - off);
+    return MP_OBJ_NEW_SMALL_INT(n);
+}
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_xs_write_obj, 4, 4, mod_xenring_xs_write);
 
 // ring_indices(page, layout) -> (cons, prod) as the page holds them right now
 // (raw, unchecked: for diagnostics and for taking over a ring).
@@ -212,6 +304,8 @@ static const mp_rom_map_elem_t xenring_globals_table[] = {
     { MP_ROM_QSTR(MP_QSTR_read), MP_ROM_PTR(&mod_xenring_read_obj) },
     { MP_ROM_QSTR(MP_QSTR_write), MP_ROM_PTR(&mod_xenring_write_obj) },
     { MP_ROM_QSTR(MP_QSTR_indices), MP_ROM_PTR(&mod_xenring_indices_obj) },
+    { MP_ROM_QSTR(MP_QSTR_xs_read), MP_ROM_PTR(&mod_xenring_xs_read_obj) },
+    { MP_ROM_QSTR(MP_QSTR_xs_write), MP_ROM_PTR(&mod_xenring_xs_write_obj) },
     { MP_ROM_QSTR(MP_QSTR_CONSOLE_OUT), MP_ROM_PTR(&xenring_console_out) },
     { MP_ROM_QSTR(MP_QSTR_CONSOLE_IN), MP_ROM_PTR(&xenring_console_in) },
     { MP_ROM_QSTR(MP_QSTR_XENSTORE_REQ), MP_ROM_PTR(&xenring_xenstore_req) },

@@ -3,13 +3,21 @@
 # (a bytearray in tests, the memoryview of a mapped guest page in dom0);
 # notify() kicks the guest's event channel.
 #
-# Page layout (offsets in bytes): requests [0, 1024), responses [1024, 2048),
-# then u32 req_cons, req_prod, rsp_cons, rsp_prod, server_features,
-# connection, error. Indices are free-running u32, used modulo 1024.
-# Nothing the guest writes is trusted: indices are checked on every pass,
-# and a bad one sets the error field and stops this ring (the domain stays
-# introduced: no @releaseDomain until it really goes away, XSA-325).
+# Page layout (Xen's struct xenstore_domain_interface): requests [0, 1024),
+# responses [1024, 2048), then u32 req_cons, req_prod, rsp_cons, rsp_prod,
+# server_features, connection, error. Indices are free-running u32, used
+# modulo 1024. The bytes move in C (_xenring.xs_read/xs_write, the copy
+# loops the console uses too), a message at a time; this file keeps dom0's
+# two indices, the framing decision and the fairness budget.
+# Nothing the guest writes is trusted: indices are checked on every pass
+# (in C), and a bad one sets the error field and stops this ring (the domain
+# stays introduced: no @releaseDomain until it really goes away, XSA-325).
+#
+# Owns: one ring's indices, its half-read message and its error state.
+# Must not know: event channels, mappings or the store's internals (it
+# calls store.handle, store.limit, store.reset_conn and store.log).
 import struct
+import _xenring
 from . import wire
 try:
     from micropython import const   # names below become literals when compiled
@@ -18,8 +26,6 @@ except ImportError:
         return x
 
 RING_SIZE = const(1024)
-REQ = const(0)
-RSP = const(1024)
 REQ_CONS = const(2048)
 REQ_PROD = const(2052)
 RSP_CONS = const(2056)
@@ -44,6 +50,10 @@ ERROR_PROTO = const(3)
 _M = 0xFFFFFFFF
 _u32 = struct.unpack_from
 _p32 = struct.pack_into
+_xs_read = _xenring.xs_read
+_xs_write = _xenring.xs_write
+_parse = wire.parse
+_WATCH_EVENT = const(15)      # wire.WATCH_EVENT
 
 
 class Ring:
@@ -57,7 +67,9 @@ class Ring:
         self.owner = page
         self.page = page if isinstance(page, memoryview) else memoryview(page)
         self.notify = notify
-        self.framer = wire.Framer()
+        self.inbuf = bytearray(wire.HEADER + wire.PAYLOAD_MAX)
+        self.have = 0           # bytes of the message being read, in inbuf
+        self.hdr = [0, 0, 0]    # its type, req_id, tx_id once whole
         self.cur = None         # packet being copied out
         self.curoff = 0
         self.error = ERROR_NONE
@@ -78,7 +90,7 @@ class Ring:
     def _fail(self, code, why):
         self.error = code
         _p32("<I", self.page, ERROR, code)
-        self.framer.reset()
+        self.have = 0
         self.cur = None
         self.store.log("xenstore: domain %d ring stopped: %s" % (self.conn.domid, why))
         # Its watches and transactions go; the domain itself stays (XSA-325).
@@ -87,7 +99,7 @@ class Ring:
 
     def _reconnect(self):
         p = self.page
-        self.framer.reset()
+        self.have = 0
         self.cur = None
         self.curoff = 0
         self.store.reset_conn(self.conn)
@@ -108,7 +120,7 @@ class Ring:
         p = self.page
         self.busy = False
         kick = False
-        if _u32("<I", p, CONNECTION)[0] == RECONNECT:
+        if p[CONNECTION] and _u32("<I", p, CONNECTION)[0] == RECONNECT:
             self._reconnect()
             kick = True
         if self.error:
@@ -117,84 +129,51 @@ class Ring:
             return False
         store = self.store
         conn = self.conn
-        framer = self.framer
+        inbuf = self.inbuf
+        hdr = self.hdr
         limit = store.limit(conn.dom, "outstanding") if not conn.priv else 1 << 30
         while True:
             moved = False
-            # ---- responses out
-            if self.cur is not None or conn.out:
-                rsp_cons = _u32("<I", p, RSP_CONS)[0]
-                if _u32("<I", p, RSP_PROD)[0] != self.rsp_prod:
-                    self._fail(ERROR_RINGIDX, "rsp_prod overwritten by the guest")
-                    return False
-                used = (self.rsp_prod - rsp_cons) & _M
-                if used > RING_SIZE:
-                    self._fail(ERROR_RINGIDX, "rsp_cons %d, rsp_prod %d" % (rsp_cons, self.rsp_prod))
-                    return False
-                free = RING_SIZE - used
-                while free:
-                    cur = self.cur
-                    if cur is None:
-                        if not conn.out:
-                            break
-                        cur = self.cur = conn.pop()
-                        self.curoff = 0
-                    off = self.curoff
-                    n = len(cur) - off
-                    start = self.rsp_prod & (RING_SIZE - 1)
-                    if n > free:
-                        n = free
-                    if n > RING_SIZE - start:
-                        n = RING_SIZE - start
-                    p[RSP + start:RSP + start + n] = cur[off:off + n]
-                    self.rsp_prod = (self.rsp_prod + n) & _M
-                    free -= n
-                    off += n
-                    self.stats_out += n
-                    if off == len(cur):
-                        self.cur = None
-                    else:
-                        self.curoff = off
-                    moved = True
-                if moved:
-                    _p32("<I", p, RSP_PROD, self.rsp_prod)
-                    kick = True
-            # ---- requests in
-            if conn.nreplies + (1 if self.cur is not None and self.cur[0] != wire.WATCH_EVENT else 0) < limit:
-                msg = None
+            # ---- responses out, a packet at a time until the ring is full
+            while self.cur is not None or conn.out:
+                cur = self.cur
+                if cur is None:
+                    cur = self.cur = conn.pop()
+                    self.curoff = 0
                 try:
-                    msg = framer.next_msg()
-                except wire.ProtocolError as e:
-                    self._fail(ERROR_PROTO, str(e))
+                    n = _xs_write(p, self.rsp_prod, cur, self.curoff)
+                except OSError:
+                    return self._bad_index("rsp")
+                if not n:
+                    break
+                self.rsp_prod = (self.rsp_prod + n) & _M
+                self.stats_out += n
+                moved = kick = True
+                off = self.curoff + n
+                if off < len(cur):
+                    self.curoff = off
+                    break
+                self.cur = None
+            # ---- one request in (the rest waits for the next pass)
+            if conn.nreplies + (1 if self.cur is not None and self.cur[0] != _WATCH_EVENT else 0) < limit:
+                try:
+                    n = _xs_read(p, self.req_cons, inbuf, self.have)
+                except OSError:
+                    return self._bad_index("req")
+                if n:
+                    self.req_cons = (self.req_cons + n) & _M
+                    self.have += n
+                    self.stats_in += n
+                    moved = kick = True
+                try:
+                    pl = _parse(inbuf, 0, self.have, hdr)
+                except ValueError:
+                    self._fail(ERROR_PROTO, "xenstore message length %d > %d"
+                               % (_u32("<I", inbuf, 12)[0], wire.PAYLOAD_MAX))
                     return False
-                if msg is None:
-                    req_prod = _u32("<I", p, REQ_PROD)[0]
-                    if _u32("<I", p, REQ_CONS)[0] != self.req_cons:
-                        self._fail(ERROR_RINGIDX, "req_cons overwritten by the guest")
-                        return False
-                    avail = (req_prod - self.req_cons) & _M
-                    if avail > RING_SIZE:
-                        self._fail(ERROR_RINGIDX, "req_cons %d, req_prod %d" % (self.req_cons, req_prod))
-                        return False
-                    want = framer.wanted()
-                    if avail and want:
-                        n = avail if avail < want else want
-                        start = self.req_cons & (RING_SIZE - 1)
-                        if n > RING_SIZE - start:
-                            n = RING_SIZE - start
-                        framer.feed(p[REQ + start:REQ + start + n])
-                        self.req_cons = (self.req_cons + n) & _M
-                        _p32("<I", p, REQ_CONS, self.req_cons)
-                        self.stats_in += n
-                        kick = True
-                        moved = True
-                        try:
-                            msg = framer.next_msg()
-                        except wire.ProtocolError as e:
-                            self._fail(ERROR_PROTO, str(e))
-                            return False
-                if msg is not None:
-                    store.handle(conn, msg[0], msg[1], msg[2], msg[3])
+                if pl is not None:
+                    self.have = 0
+                    store.handle(conn, hdr[0], hdr[1], hdr[2], pl)
                     moved = True
                     budget -= 1
                     if budget <= 0:
@@ -204,6 +183,22 @@ class Ring:
         if kick:
             self.notify()
         return True
+
+    def _bad_index(self, ring):
+        """The C copy refused an index: name what the guest wrote."""
+        p = self.page
+        if ring == "rsp":
+            prod = _u32("<I", p, RSP_PROD)[0]
+            cons = _u32("<I", p, RSP_CONS)[0]
+            why = ("rsp_prod overwritten by the guest" if prod != self.rsp_prod
+                   else "rsp_cons %d, rsp_prod %d" % (cons, self.rsp_prod))
+        else:
+            cons = _u32("<I", p, REQ_CONS)[0]
+            prod = _u32("<I", p, REQ_PROD)[0]
+            why = ("req_cons overwritten by the guest" if cons != self.req_cons
+                   else "req_cons %d, req_prod %d" % (self.req_cons, prod))
+        self._fail(ERROR_RINGIDX, why)
+        return False
 
 
 def attach(store, domid, page, notify):
