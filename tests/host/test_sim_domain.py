@@ -130,35 +130,3 @@ def test_dying_domain_refuses_new_work():
     assert mp("sim_domain.dying_refuses_work", "/soc/mmc@ff170000") == [
         "dying", None, EINVAL, ENOMEM, EINVAL, EINVAL, EOPNOTSUPP]
 
-
-# The string prelude of the sim test files not yet moved to mp/ (removed with the last).
-PRE = """
-import _xen, struct, time
-import _xensim as sim
-# Linux errno numbers (the host firmware's); MicroPython's errno module
-# names only a few of them.
-NAMES = {1: 'EPERM', 2: 'ENOENT', 3: 'ESRCH', 5: 'EIO', 7: 'E2BIG', 9: 'EBADF',
-         12: 'ENOMEM', 13: 'EACCES', 14: 'EFAULT', 16: 'EBUSY', 17: 'EEXIST',
-         19: 'ENODEV', 22: 'EINVAL', 28: 'ENOSPC', 34: 'ERANGE', 38: 'ENOSYS',
-         61: 'ENODATA', 75: 'EOVERFLOW', 95: 'EOPNOTSUPP', 105: 'ENOBUFS'}
-def err(f, *a, **k):
-    try:
-        f(*a, **k)
-    except OSError as e:
-        return NAMES.get(e.errno, e.errno)
-    except (ValueError, TypeError) as e:
-        return type(e).__name__
-    return None
-def ename(rc):
-    return NAMES.get(-rc, rc) if rc < 0 else rc
-S = sim.scratch_addr()
-def domctl(cmd, dom, payload=b'', ver=0x15):
-    b = bytearray(144)
-    struct.pack_into('<IIH', b, 0, cmd, ver, dom)
-    b[16:16 + len(payload)] = payload
-    sim.scratch_write(0, b)
-    rc = sim.hypercall(36, S)
-    return rc, sim.scratch_read(0, 144)
-def ids():
-    return [i['domid'] for i in _xen.domain_list()]
-"""
