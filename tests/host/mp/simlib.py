@@ -2,6 +2,8 @@
 # sim's test module, raw hypercalls through the sim's scratch area, and a
 # refusal as its errno. Errnos go back to pytest as numbers; pytest names them
 # with its own errno module (the host's numbering, which the firmware uses).
+import struct
+
 import _xen
 import _xensim as sim
 
@@ -27,3 +29,25 @@ def rc_errno(rc):
 
 def ids():
     return [i['domid'] for i in _xen.domain_list()]
+
+
+# struct xen_domctl: cmd, interface_version, domain and padding, then the
+# command's union from byte 16; the whole struct is 144 bytes on Arm64.
+DOMCTL_SIZE = 144
+DOMCTL_U = 16
+
+
+def domctl(nr, cmd, dom, payload, ver):
+    """A raw domctl through hypercall nr (__HYPERVISOR_domctl) at interface
+    version ver: (rc, the struct as Xen left it)."""
+    b = bytearray(DOMCTL_SIZE)
+    struct.pack_into('<IIH', b, 0, cmd, ver, dom)
+    b[DOMCTL_U:DOMCTL_U + len(payload)] = payload
+    sim.scratch_write(0, b)
+    rc = sim.hypercall(nr, S)
+    return rc, sim.scratch_read(0, DOMCTL_SIZE)
+
+
+def domid_of(out):
+    """The domain field of a raw domctl's struct."""
+    return struct.unpack_from('<H', out, 8)[0]
