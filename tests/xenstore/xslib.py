@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import mpfirmware
+from xenheaders import XEN
 from mpfirmware import ROOT, FIRMWARE, need_firmware  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
@@ -27,6 +28,14 @@ XENSTORE_CONTROL = Path("/usr/lib/xen-4.17/bin/xenstore-control")
 
 def mp_env(extra=None):
     return mpfirmware.mp_env(HERE / "mp", extra, drop=("XENSTORED_PATH",))
+
+
+def mp(target, *args, timeout=120, **kw):
+    """mpfirmware.mp() for this folder's mp/ scenarios, with XENSTORED_PATH
+    dropped from the environment (the firmware's client would follow it to
+    a daemon instead of its in-process server)."""
+    return mpfirmware.mp(target, *args, timeout=timeout, helpers=HERE / "mp",
+                         drop=("XENSTORED_PATH",), **kw)
 
 
 def run_mp(code, timeout=120, expect_ok=True):
@@ -134,7 +143,7 @@ class RawClient:
         """Next non-event message."""
         while True:
             m = self.recv()
-            if m[0] == 15:
+            if m[0] == XEN.XS_WATCH_EVENT:
                 self.events.append(m[3])
             else:
                 return m
