@@ -1,4 +1,4 @@
-"""Helpers for the xenstore tests: run MicroPython snippets against the core,
+"""Helpers for the xenstore tests: call the scenarios of mp/ in the firmware,
 start `xen.xenstored` on a socket, find Debian's clients.
 
 The firmware is build/host/micropython (or $MODXEN_FIRMWARE). With
@@ -36,16 +36,6 @@ def mp(target, *args, timeout=120, **kw):
     a daemon instead of its in-process server)."""
     return mpfirmware.mp(target, *args, timeout=timeout, helpers=HERE / "mp",
                          drop=("XENSTORED_PATH",), **kw)
-
-
-def run_mp(code, timeout=120, expect_ok=True):
-    """Run MicroPython code; returns (stdout, stderr)."""
-    return mpfirmware.run_mp(code, HERE / "mp", timeout, expect_ok, drop=("XENSTORED_PATH",))
-
-
-def mp_json(code, **kw):
-    """Run code that ends with emit(obj); returns obj."""
-    return mpfirmware.mp_json(code, HERE / "mp", drop=("XENSTORED_PATH",), **kw)[0]
 
 
 class Daemon:
