@@ -2,6 +2,7 @@
 # advisory, each a sequence of requests against the core (dom0 and guests on
 # in-memory rings, mp/xstest.py) asserted as it goes, ending with the core's
 # own consistency check.
+import errno
 from mptest import fails
 from xstest import World, gev, logs, W
 from xsguest import p32, REQ_PROD
@@ -153,7 +154,7 @@ def xsa322_domain_exists_hook_answers_or_fails_the_request():
         if d == 7:
             return True
         if d == 8:
-            raise OSError(5)
+            raise OSError(errno.EIO)
         return False
     w = World()
     w.s.domain_exists = exists
