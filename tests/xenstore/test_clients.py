@@ -3,12 +3,13 @@ xenstore-utils and test-xenstore (libxenstore via XENSTORED_PATH), and pyxs."""
 import os
 import signal
 import subprocess
-import threading
 import time
 
 import pytest
 
 from xslib import TEST_XENSTORE, Daemon
+
+GET_QUOTA = 25      # XS_GET_QUOTA (Xen 4.21), newer than the installed xs_wire.h
 
 
 # ---------------------------------------------------------------- utils
@@ -199,7 +200,7 @@ def test_daemon_quota_option(sockdir):
     try:
         from xslib import RawClient
         c = RawClient(d.path)
-        assert c.call(25, b"transactions\x00")[3] == b"2\x00"    # GET_QUOTA
+        assert c.call(GET_QUOTA, b"transactions\x00")[3] == b"2\x00"
         c.close()
     finally:
         d.stop()

@@ -1,221 +1,86 @@
-"""Protocol details of the core and the in-process dom0 API."""
-import struct
+"""Protocol details of the core and the in-process dom0 API. The firmware
+side of the core scenarios is mp/core_cases.py."""
+from xenheaders import XEN as X     # message types from Xen's xs_wire.h
+from xslib import RawClient, mp
 
-from xslib import RawClient, run_mp
-
-
-def mp(code):
-    out, err = run_mp("from xstest import *\n" + code + "\nprint('PASS')\n")
-    assert out.strip().endswith("PASS"), out + err
-    return out
+RESTRICT = X.XS_SET_TARGET + 1      # XS_RESTRICT, withdrawn from the protocol
+PAST_NEWEST = 27                    # one past XS_SET_QUOTA (26), the newest type
 
 
 def test_unknown_types_enosys_with_req_id_connection_continues(xsd):
     c = RawClient(xsd.path)
-    for typ in (20, 27, 99, 0xFFFF, 0xFFFFFFFF, 15, 16):
+    for typ in (RESTRICT, PAST_NEWEST, 99, X.XS_INVALID, 0xFFFFFFFF, X.XS_WATCH_EVENT, X.XS_ERROR):
         t, r, x, body = c.call(typ, b"x\x00", req_id=1234)
-        assert (t, r, body) == (16, 1234, b"ENOSYS\x00"), (typ, t, r, body)
-    assert c.call(11, b"/still\x00alive")[3] == b"OK\x00"
+        assert (t, r, body) == (X.XS_ERROR, 1234, b"ENOSYS\x00"), (typ, t, r, body)
+    assert c.call(X.XS_WRITE, b"/still\x00alive")[3] == b"OK\x00"
     c.close()
 
 
 def test_malformed_payloads_einval(xsd):
     c = RawClient(xsd.path)
     cases = [
-        (2, b"/a"),                 # missing NUL
-        (2, b"/a\x00b\x00"),        # two strings for one
-        (11, b"/a"),                # write without separator: path only, no NUL
-        (4, b"/a\x00"),             # watch without token
-        (7, b"X\x00"),
-        (14, b"/\x00"),             # set_perms without perms
-        (14, b"/\x00q0\x00"),
-        (14, b"/\x00r-1\x00"),
-        (10, b"abc\x00"),
-        (2, b"relative//x\x00"),
-        (2, b"/a b\x00"),
-        (2, b"@introduceDomain\x00"),
+        (X.XS_READ, b"/a"),                 # missing NUL
+        (X.XS_READ, b"/a\x00b\x00"),        # two strings for one
+        (X.XS_WRITE, b"/a"),                # write without separator: path only, no NUL
+        (X.XS_WATCH, b"/a\x00"),           # watch without token
+        (X.XS_TRANSACTION_END, b"X\x00"),
+        (X.XS_SET_PERMS, b"/\x00"),        # set_perms without perms
+        (X.XS_SET_PERMS, b"/\x00q0\x00"),
+        (X.XS_SET_PERMS, b"/\x00r-1\x00"),
+        (X.XS_GET_DOMAIN_PATH, b"abc\x00"),
+        (X.XS_READ, b"relative//x\x00"),
+        (X.XS_READ, b"/a b\x00"),
+        (X.XS_READ, b"@introduceDomain\x00"),
     ]
     for typ, payload in cases:
         t, r, x, body = c.call(typ, payload)
-        assert t == 16, (typ, payload, body)
-        want = b"ENOENT\x00" if typ == 7 else b"EINVAL\x00"
+        assert t == X.XS_ERROR, (typ, payload, body)
+        want = b"ENOENT\x00" if typ == X.XS_TRANSACTION_END else b"EINVAL\x00"
         assert body == want, (typ, payload, body)
     c.close()
 
 
 def test_reply_formats(xsd):
     c = RawClient(xsd.path)
-    assert c.call(11, b"/f/v\x00a\x00b")[3] == b"OK\x00"
-    assert c.call(2, b"/f/v\x00")[3] == b"a\x00b"           # raw value, NULs kept
-    assert c.call(1, b"/f\x00")[3] == b"v\x00"
-    assert c.call(12, b"/f/empty\x00")[3] == b"OK\x00"
-    assert c.call(1, b"/f/empty\x00")[3] == b""
-    assert c.call(3, b"/f/v\x00")[3] == b"n0\x00"
-    assert c.call(10, b"7\x00")[3] == b"/local/domain/7\x00"
-    t, r, x, body = c.call(6, b"\x00", req_id=5)
+    assert c.call(X.XS_WRITE, b"/f/v\x00a\x00b")[3] == b"OK\x00"
+    assert c.call(X.XS_READ, b"/f/v\x00")[3] == b"a\x00b"           # raw value, NULs kept
+    assert c.call(X.XS_DIRECTORY, b"/f\x00")[3] == b"v\x00"
+    assert c.call(X.XS_MKDIR, b"/f/empty\x00")[3] == b"OK\x00"
+    assert c.call(X.XS_DIRECTORY, b"/f/empty\x00")[3] == b""
+    assert c.call(X.XS_GET_PERMS, b"/f/v\x00")[3] == b"n0\x00"
+    assert c.call(X.XS_GET_DOMAIN_PATH, b"7\x00")[3] == b"/local/domain/7\x00"
+    t, r, x, body = c.call(X.XS_TRANSACTION_START, b"\x00", req_id=5)
     tx = int(body[:-1])
     assert tx > 0 and x == 0
-    t, r, x, body = c.call(2, b"/f/v\x00", tx=tx, req_id=6)
-    assert (t, r, x) == (2, 6, tx)
-    assert c.call(7, b"T\x00", tx=tx)[3] == b"OK\x00"
-    assert c.call(7, b"T\x00", tx=tx)[3] == b"ENOENT\x00"
-    assert c.call(2, b"/f/v\x00", tx=999)[3] == b"ENOENT\x00"
+    t, r, x, body = c.call(X.XS_READ, b"/f/v\x00", tx=tx, req_id=6)
+    assert (t, r, x) == (X.XS_READ, 6, tx)
+    assert c.call(X.XS_TRANSACTION_END, b"T\x00", tx=tx)[3] == b"OK\x00"
+    assert c.call(X.XS_TRANSACTION_END, b"T\x00", tx=tx)[3] == b"ENOENT\x00"
+    assert c.call(X.XS_READ, b"/f/v\x00", tx=999)[3] == b"ENOENT\x00"
     # watch: OK then the initial event; duplicate EEXIST; unknown unwatch ENOENT
-    c.send(4, b"/f\x00tk\x00", req_id=9)
-    assert c.recv() == (4, 9, 0, b"OK\x00")
-    assert c.recv() == (15, 0, 0, b"/f\x00tk\x00")
-    assert c.call(4, b"/f\x00tk\x00")[3] == b"EEXIST\x00"
-    assert c.call(5, b"/f\x00nope\x00")[3] == b"ENOENT\x00"
-    assert c.call(5, b"/f\x00tk\x00")[3] == b"OK\x00"
+    c.send(X.XS_WATCH, b"/f\x00tk\x00", req_id=9)
+    assert c.recv() == (X.XS_WATCH, 9, 0, b"OK\x00")
+    assert c.recv() == (X.XS_WATCH_EVENT, 0, 0, b"/f\x00tk\x00")
+    assert c.call(X.XS_WATCH, b"/f\x00tk\x00")[3] == b"EEXIST\x00"
+    assert c.call(X.XS_UNWATCH, b"/f\x00nope\x00")[3] == b"ENOENT\x00"
+    assert c.call(X.XS_UNWATCH, b"/f\x00tk\x00")[3] == b"OK\x00"
     # rm of a missing node: OK if its parent exists, ENOENT otherwise
-    assert c.call(13, b"/f/nothere\x00")[3] == b"OK\x00"
-    assert c.call(13, b"/nothere/x\x00")[3] == b"ENOENT\x00"
+    assert c.call(X.XS_RM, b"/f/nothere\x00")[3] == b"OK\x00"
+    assert c.call(X.XS_RM, b"/nothere/x\x00")[3] == b"ENOENT\x00"
     c.close()
 
 
 def test_transaction_semantics():
-    mp("""
-w = World()
-d = w.d0
-w.ok(d, W.WRITE, b"/a\\x001")
-t1 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-t2 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-assert w.ok(d, W.READ, b"/a\\x00", t1) == b"1"
-w.ok(d, W.WRITE, b"/b\\x00x", t2)
-assert w.err(d, W.READ, b"/b\\x00", t1) == b"ENOENT"      # isolation
-w.ok(d, W.WRITE, b"/a\\x002")                            # outside write
-assert w.ok(d, W.READ, b"/a\\x00", t1) == b"1"            # repeatable read
-w.ok(d, W.TRANSACTION_END, b"T\\x00", t2)                 # disjoint: commits
-assert w.err(d, W.TRANSACTION_END, b"T\\x00", t1) == b"EAGAIN"
-# missing node read in a tx, created outside: conflict
-t3 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-assert w.err(d, W.READ, b"/c\\x00", t3) == b"ENOENT"
-w.ok(d, W.WRITE, b"/c\\x00")
-assert w.err(d, W.TRANSACTION_END, b"T\\x00", t3) == b"EAGAIN"
-# sibling creation conflicts via the parent's child list
-t4 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-w.ok(d, W.WRITE, b"/p/x\\x00", t4)
-w.ok(d, W.WRITE, b"/p2\\x00")
-assert w.err(d, W.TRANSACTION_END, b"T\\x00", t4) == b"EAGAIN"
-# abort drops everything; watches fire only at commit
-w.ok(d, W.WATCH, b"/q\\x00t\\x00"); w.events(d)
-t5 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-w.ok(d, W.WRITE, b"/q/1\\x00", t5)
-assert w.events(d) == []
-w.ok(d, W.TRANSACTION_END, b"F\\x00", t5)
-assert w.err(d, W.READ, b"/q/1\\x00") == b"ENOENT" and w.events(d) == []
-t6 = int(w.ok(d, W.TRANSACTION_START, b"\\x00")[:-1])
-w.ok(d, W.WRITE, b"/q/1\\x00", t6)
-w.ok(d, W.TRANSACTION_END, b"T\\x00", t6)
-assert w.events(d) == [b"/q/1\\x00t\\x00"]
-assert w.s.ntx == 0
-w.s.check()
-""")
+    mp("core_cases.transaction_semantics")
 
 
 def test_watch_matching_is_by_component():
-    mp("""
-w = World()
-d = w.d0
-w.ok(d, W.WATCH, b"/a\\x00t\\x00"); w.events(d)
-w.ok(d, W.WRITE, b"/ab\\x00")
-assert w.events(d) == []                     # /a does not match /ab
-w.ok(d, W.WRITE, b"/a/b/c\\x00")
-assert w.events(d) == [b"/a/b/c\\x00t\\x00"]
-w.ok(d, W.WATCH, b"/a/b/c\\x00u\\x00"); w.events(d)
-w.ok(d, W.RM, b"/a/b\\x00")
-assert sorted(w.events(d)) == sorted([b"/a/b/c\\x00u\\x00", b"/a/b\\x00t\\x00"])
-w.ok(d, W.SET_PERMS, b"/a\\x00n0\\x00")
-assert w.events(d) == [b"/a\\x00t\\x00"]
-""")
+    mp("core_cases.watch_matching_is_by_component")
 
 
 def test_in_process_api():
-    mp("""
-from xen import xenstore as xs
-xs.write("/api/a", "1")
-assert xs.read("/api/a") == b"1"
-xs.mkdir("/api/d")
-assert xs.ls("/api") == ["a", "d"]
-assert xs.get_perms("/api/a") == ["n0"]
-xs.set_perms("/api/a", ["n0", "r5"])
-assert xs.get_perms("/api/a") == ["n0", "r5"]
-try:
-    xs.read("/api/missing")
-    raise AssertionError("no error")
-except OSError as e:
-    assert e.errno == 2
-try:
-    xs.write("/bad path", "x")
-    raise AssertionError("no error")
-except OSError as e:
-    assert e.errno == 22
-try:
-    xs.write(5, "x")
-    raise AssertionError("no error")
-except TypeError:
-    pass
-seen = []
-h = xs.watch("/api", seen.append)
-xs.write("/api/b", "2")
-assert seen == ["/api", "/api/b"], seen
-h.close()
-xs.write("/api/c", "3")
-assert seen == ["/api", "/api/b"]
-with xs.transaction() as t:
-    t.write("/api/t", "x")
-    assert t.read("/api/t") == b"x"
-    assert not xs.exists("/api/t")
-assert xs.read("/api/t") == b"x"
-# EAGAIN from the context manager, retried by transact()
-try:
-    with xs.transaction() as t:
-        t.read("/api/t")
-        xs.write("/api/t", "other")
-        t.write("/api/t", "mine")
-    raise AssertionError("no EAGAIN")
-except OSError as e:
-    assert e.errno == 11
-tries = []
-def bump(t):
-    tries.append(1)
-    v = int(t.read("/api/n")) if t.exists("/api/n") else 0
-    if len(tries) == 1:
-        xs.write("/api/n", "10")     # a concurrent writer, once
-    t.write("/api/n", str(v + 1))
-    return v + 1
-assert xs.transact(bump) == 11 and len(tries) == 2
-assert xs.read("/api/n") == b"11"
-# the API and socket clients share one server
-assert xs.server() is xs.server()
-xs.rm("/api")
-assert not xs.exists("/api")
-xs.server().check()
-""")
+    mp("core_cases.in_process_api")
 
 
 def test_directory_part_chunks_cover_everything():
-    mp("""
-w = World()
-d = w.d0
-names = [b"n%04d-" % i + b"z" * 40 for i in range(400)]
-for n in names:
-    w.ok(d, W.MKDIR, b"/big/" + n + b"\\x00")
-assert w.err(d, W.DIRECTORY, b"/big\\x00") == b"E2BIG"
-got = []
-off = 0
-gens = set()
-while True:
-    b = w.ok(d, W.DIRECTORY_PART, b"/big\\x00%d\\x00" % off)
-    assert len(b) <= 4096
-    gen, rest = b.split(b"\\x00", 1)
-    gens.add(gen)
-    last = rest.endswith(b"\\x00\\x00") or rest == b"\\x00"
-    items = [x for x in rest.split(b"\\x00") if x]
-    got += items
-    off += sum(len(x) + 1 for x in items)
-    if last:
-        break
-assert got == names and len(gens) == 1
-assert w.ok(d, W.DIRECTORY_PART, b"/big\\x00999999\\x00").endswith(b"\\x00\\x00")
-""")
+    mp("core_cases.directory_part_chunks_cover_everything")

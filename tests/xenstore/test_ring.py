@@ -1,223 +1,35 @@
 """Guests over the ring transport (a bytearray page with a guest-side
-driver written for the tests)."""
-from xslib import run_mp
-
-PRE = "from xstest import *\n"
-
-
-def mp(code):
-    out, err = run_mp(PRE + code + "\nprint('PASS')\n")
-    assert out.strip().endswith("PASS"), out + err
-    return out, err
+driver written for the tests). The firmware side is mp/ring_cases.py."""
+from xenheaders import XEN
+from xslib import mp
 
 
 def test_introduce_release_and_special_watches():
-    mp("""
-w = World()
-w.ok(w.d0, W.WATCH, b"@introduceDomain\\x00i\\x00")
-w.ok(w.d0, W.WATCH, b"@releaseDomain\\x00r\\x00")
-assert w.events(w.d0) == [b"@introduceDomain\\x00i\\x00", b"@releaseDomain\\x00r\\x00"]
-g = w.guest(3)
-assert w.events(w.d0) == [b"@introduceDomain\\x00i\\x00"]
-assert w.ok(w.d0, W.IS_DOMAIN_INTRODUCED, b"3\\x00") == b"T\\x00"
-assert w.s.actions[-1] == ("introduce", 3, 1003, 13)
-# Same introduce again: accepted, no second event; different ring: EEXIST.
-w.ok(w.d0, W.INTRODUCE, b"3\\x001003\\x0013\\x00")
-assert w.events(w.d0) == []
-assert w.err(w.d0, W.INTRODUCE, b"3\\x001004\\x0013\\x00") == b"EEXIST"
-assert g.write(b"x", b"1")[0] == W.WRITE
-w.ok(w.d0, W.RELEASE, b"3\\x00")
-assert w.events(w.d0) == [b"@releaseDomain\\x00r\\x00"]
-assert w.s.actions[-1] == ("release", 3)
-assert w.ok(w.d0, W.IS_DOMAIN_INTRODUCED, b"3\\x00") == b"F\\x00"
-assert w.err(w.d0, W.RELEASE, b"3\\x00") == b"ENOENT"
-# A guest may not introduce, release or query.
-g2 = w.guest(4)
-assert g2.call(W.INTRODUCE, b"9\\x001\\x001\\x00") == (W.ERROR, b"EACCES\\x00")
-assert g2.call(W.RELEASE, b"4\\x00") == (W.ERROR, b"EACCES\\x00")
-assert g2.call(W.IS_DOMAIN_INTRODUCED, b"4\\x00") == (W.ERROR, b"EACCES\\x00")
-w.s.check()
-""")
+    mp("ring_cases.introduce_release_and_special_watches")
 
 
 def test_relative_paths_and_domain_path():
-    mp("""
-w = World()
-g = w.guest(5)
-assert g.write(b"device/vif/0/state", b"1")[0] == W.WRITE
-assert w.ok(w.d0, W.READ, b"/local/domain/5/device/vif/0/state\\x00") == b"1"
-assert g.read(b"device/vif/0/state") == (W.READ, b"1")
-assert g.call(W.GET_DOMAIN_PATH, b"5\\x00") == (W.GET_DOMAIN_PATH, b"/local/domain/5\\x00")
-# relative watch: relative event paths
-assert g.call(W.WATCH, b"device\\x00t\\x00")[0] == W.WATCH
-w.ok(w.d0, W.WRITE, b"/local/domain/5/device/vif/0/state\\x004")
-assert gev(g) == [b"device\\x00t\\x00", b"device/vif/0/state\\x00t\\x00"]
-# absolute watch: absolute paths
-assert g.call(W.WATCH, b"/local/domain/5/device\\x00a\\x00")[0] == W.WATCH
-gev(g)
-w.ok(w.d0, W.WRITE, b"/local/domain/5/device/x\\x00")
-assert sorted(gev(g)) == [b"/local/domain/5/device/x\\x00a\\x00", b"device/x\\x00t\\x00"]
-""")
+    mp("ring_cases.relative_paths_and_domain_path")
 
 
 def test_permissions_between_two_guests_and_dom0():
-    mp("""
-w = World()
-a = w.guest(1)
-b = w.guest(2)
-# each guest's home is private
-assert a.write(b"secret", b"s")[0] == W.WRITE
-assert b.read(b"/local/domain/1/secret") == (W.ERROR, b"EACCES\\x00")
-assert b.read(b"/local/domain/1/nothere") == (W.ERROR, b"EACCES\\x00")  # existence hidden
-assert b.write(b"/local/domain/1/x", b"1") == (W.ERROR, b"EACCES\\x00")
-assert b.call(W.DIRECTORY, b"/local/domain/1\\x00") == (W.ERROR, b"EACCES\\x00")
-# dom0 reads everything
-assert w.ok(w.d0, W.READ, b"/local/domain/1/secret\\x00") == b"s"
-# a grants b read on one node
-assert a.call(W.SET_PERMS, b"secret\\x00n1\\x00r2\\x00")[0] == W.SET_PERMS
-assert b.read(b"/local/domain/1/secret") == (W.READ, b"s")
-assert b.write(b"/local/domain/1/secret", b"x") == (W.ERROR, b"EACCES\\x00")
-# a may not give the node away (XSA-352), dom0 may
-assert a.call(W.SET_PERMS, b"secret\\x00n2\\x00")== (W.ERROR, b"EPERM\\x00")
-w.ok(w.d0, W.SET_PERMS, b"/local/domain/1/secret\\x00n2\\x00")
-assert b.write(b"/local/domain/1/secret", b"mine")[0] == W.WRITE
-assert a.read(b"secret") == (W.ERROR, b"EACCES\\x00")
-# dom0-owned node readable by all, writable by none
-w.ok(w.d0, W.WRITE, b"/pub\\x00p")
-w.ok(w.d0, W.SET_PERMS, b"/pub\\x00r0\\x00")
-assert a.read(b"/pub") == (W.READ, b"p")
-assert a.write(b"/pub", b"x") == (W.ERROR, b"EACCES\\x00")
-# node created by a guest under a dom0 dir it may write: owned by the guest
-w.ok(w.d0, W.WRITE, b"/drop\\x00")
-w.ok(w.d0, W.SET_PERMS, b"/drop\\x00w0\\x00")
-assert a.write(b"/drop/a", b"1")[0] == W.WRITE
-assert w.ok(w.d0, W.GET_PERMS, b"/drop/a\\x00") == b"w1\\x00"
-assert b.read(b"/drop/a") == (W.ERROR, b"EACCES\\x00")
-# SET_TARGET: 2 acts for 1 (stubdom)
-w.ok(w.d0, W.SET_TARGET, b"2\\x001\\x00")
-assert b.read(b"/local/domain/1/secret") == (W.ERROR, b"EACCES\\x00") or True
-w.ok(w.d0, W.WRITE, b"/local/domain/1/owned1\\x00v")
-w.ok(w.d0, W.SET_PERMS, b"/local/domain/1/owned1\\x00n1\\x00")
-assert b.read(b"/local/domain/1/owned1") == (W.READ, b"v")
-w.s.check()
-""")
+    mp("ring_cases.permissions_between_two_guests_and_dom0")
 
 
 def test_quotas_nodes_watches_transactions_size():
-    out, err = mp("""
-w = World({"nodes": 20, "watches": 3, "transactions": 2, "node-size": 100})
-g = w.guest(7)
-n = 0
-while True:
-    t, b = g.write(b"n%d" % n, b"v")
-    if t == W.ERROR:
-        assert b == b"ENOSPC\\x00", b
-        break
-    n += 1
-assert n == 19, n     # its home counts as one of the 20
-for i in range(3):
-    assert g.call(W.WATCH, b"n0\\x00t%d\\x00" % i)[0] == W.WATCH
-assert g.call(W.WATCH, b"n0\\x00t9\\x00") == (W.ERROR, b"E2BIG\\x00")
-assert g.call(W.TRANSACTION_START, b"\\x00")[0] == W.TRANSACTION_START
-assert g.call(W.TRANSACTION_START, b"\\x00")[0] == W.TRANSACTION_START
-assert g.call(W.TRANSACTION_START, b"\\x00") == (W.ERROR, b"ENOSPC\\x00")
-assert g.write(b"n1", b"x" * 200) == (W.ERROR, b"ENOSPC\\x00")
-# dom0 is not limited
-for i in range(40):
-    w.ok(w.d0, W.WRITE, b"/d0/%d\\x00" % i + b"x" * 300)
-# quotas are settable at runtime, per domain
-w.ok(w.d0, W.SET_QUOTA, b"7\\x00nodes\\x0030\\x00")
-assert w.ok(w.d0, W.GET_QUOTA, b"7\\x00nodes\\x00") == b"30\\x00"
-assert g.write(b"more", b"v")[0] == W.WRITE
-assert g.call(W.SET_QUOTA, b"nodes\\x001\\x00") == (W.ERROR, b"EACCES\\x00")
-assert any("hit quota nodes" in l for l in logs), logs
-assert any("hit quota watches" in l for l in logs)
-w.s.check()
-""")
+    mp("ring_cases.quotas_nodes_watches_transactions_size")
 
 
 def test_reconnection():
-    mp("""
-w = World()
-g = w.guest(8)
-assert g.call(W.WATCH, b"x\\x00t\\x00")[0] == W.WATCH
-assert g.call(W.TRANSACTION_START, b"\\x00")[0] == W.TRANSACTION_START
-assert w.s.domains[8].watches == 1 and w.s.domains[8].trans == 1
-assert gev(g) == [b"x\\x00t\\x00"]
-# half a request in the ring, then reconnect
-g.send_raw(b"\\x02\\x00\\x00\\x00\\x01")
-assert R.struct.unpack_from("<I", g.page, R.SERVER_FEATURES)[0] == 3
-assert g.reconnect() == 0
-for off in (2048, 2052, 2056, 2060):
-    assert R.struct.unpack_from("<I", g.page, off)[0] == 0
-assert w.s.domains[8].watches == 0 and w.s.domains[8].trans == 0
-assert g.write(b"y", b"1")[0] == W.WRITE
-w.ok(w.d0, W.WRITE, b"/local/domain/8/x\\x00")
-assert gev(g) == []          # old watch is gone
-""")
+    mp("ring_cases.reconnection",
+       XEN.XENSTORE_SERVER_FEATURE_RECONNECTION | XEN.XENSTORE_SERVER_FEATURE_ERROR,
+       XEN.XENSTORE_CONNECTED)
 
 
 def test_corrupt_indices_stop_the_ring():
-    mp("""
-for case in ("req", "rsp", "reqcons", "proto"):
-    w = World()
-    w.ok(w.d0, W.WATCH, b"@releaseDomain\\x00r\\x00")
-    w.events(w.d0)
-    g = w.guest(9)
-    assert g.write(b"a", b"1")[0] == W.WRITE
-    if case == "req":
-        R.struct.pack_into("<I", g.page, 2052, R.struct.unpack_from("<I", g.page, 2048)[0] + 5000)
-    elif case == "rsp":
-        R.struct.pack_into("<I", g.page, 2056, R.struct.unpack_from("<I", g.page, 2060)[0] + 3000)
-        g.send(W.READ, b"a\\x00")
-    elif case == "reqcons":
-        R.struct.pack_into("<I", g.page, 2048, 12345)
-    else:
-        g.send_raw(R.struct.pack("<IIII", 2, 1, 0, 5000))
-    assert g.server.service() is False
-    err = R.struct.unpack_from("<I", g.page, 2072)[0]
-    assert err == (3 if case == "proto" else 2), (case, err)
-    # stopped: nothing more is served, no crash, domain still introduced
-    before = g.server.stats_in
-    g.send(W.READ, b"a\\x00")
-    assert g.server.service() is False and g.server.stats_in == before
-    assert w.ok(w.d0, W.IS_DOMAIN_INTRODUCED, b"9\\x00") == b"T\\x00"
-    assert w.events(w.d0) == []          # no early @releaseDomain (XSA-325)
-    # reconnect recovers it
-    assert g.reconnect() == 0
-    assert R.struct.unpack_from("<I", g.page, 2072)[0] == 0
-    assert g.read(b"a") == (W.READ, b"1")
-""")
+    mp("ring_cases.corrupt_indices_stop_the_ring", XEN.XENSTORE_ERROR_RINGIDX,
+       XEN.XENSTORE_ERROR_PROTO, XEN.XENSTORE_CONNECTED, XEN.XENSTORE_ERROR_NONE)
 
 
 def test_guest_that_never_reads_replies_is_bounded():
-    mp("""
-import gc
-w = World()
-g = w.guest(10)
-other = w.guest(11)
-# fill requests without ever reading the response ring
-sent = 0
-for i in range(400):
-    g.send(W.READ, b"/local/domain/10\\x00")
-    g.kick()
-    sent += 1
-conn = g.conn
-assert conn.nreplies <= 21, conn.nreplies
-assert len(g.pending) > 0                  # the server stopped taking requests
-qbytes = conn.outbytes
-assert qbytes < 25 * 4200, qbytes
-# the other guest and dom0 are still served
-assert other.write(b"k", b"v")[0] == W.WRITE
-assert w.ok(w.d0, W.READ, b"/local/domain/11/k\\x00") == b"v"
-# watch events to the stuck guest are bounded by its memory quota
-assert g.send(W.WATCH, b"/local/domain/10\\x00t\\x00")
-for i in range(3000):
-    w.ok(w.d0, W.WRITE, b"/local/domain/10/e\\x00" + b"x" * 100)
-assert w.s.domains[10].mem <= w.s.quota["memory"] + 4200
-# once it reads, it gets going again
-for i in range(200):
-    g.pull(); g.push(); g.kick()
-g.pull()
-assert len(g.replies) >= 300, len(g.replies)
-""")
+    mp("ring_cases.guest_that_never_reads_replies_is_bounded")

@@ -8,10 +8,13 @@ import subprocess
 import time
 from pathlib import Path
 
+from xenheaders import XEN as X     # message types from Xen's xs_wire.h
 from xslib import RawClient
 
 CXENSTORED = Path("/usr/lib/xen-4.17/bin/xenstored")
 SHIM_SRC = Path(__file__).resolve().parent / "fakexen" / "fakexen.c"
+RESTRICT = X.XS_SET_TARGET + 1      # XS_RESTRICT, withdrawn from the protocol
+PAST_NEWEST = 27                    # one past XS_SET_QUOTA (26), the newest type
 
 
 def build_shim(outdir):
@@ -82,41 +85,43 @@ def gen_ops(r, root, n):
         tx = r.choice([None, None, None, 0, 1]) if r.random() < 0.4 else None
         k = r.random()
         if k < 0.22:
-            op = (11, p + b"\x00" + r.choice(VALUES))
+            op = (X.XS_WRITE, p + b"\x00" + r.choice(VALUES))
         elif k < 0.36:
-            op = (2, p + b"\x00")
+            op = (X.XS_READ, p + b"\x00")
         elif k < 0.44:
-            op = (12, p + b"\x00")
+            op = (X.XS_MKDIR, p + b"\x00")
         elif k < 0.52:
-            op = (13, p + b"\x00")
+            op = (X.XS_RM, p + b"\x00")
         elif k < 0.60:
-            op = (1, p + b"\x00")
+            op = (X.XS_DIRECTORY, p + b"\x00")
         elif k < 0.64:
-            op = (3, p + b"\x00")
+            op = (X.XS_GET_PERMS, p + b"\x00")
         elif k < 0.70:
-            op = (14, p + b"\x00" + b"".join(x + b"\x00" for x in r.sample(PERMS, r.randint(1, 3))))
+            perms = r.sample(PERMS, r.randint(1, 3))
+            op = (X.XS_SET_PERMS, p + b"\x00" + b"".join(x + b"\x00" for x in perms))
         elif k < 0.76:
-            op = (4, p + b"\x00tok" + str(r.randint(0, 2)).encode() + b"\x00")
+            op = (X.XS_WATCH, p + b"\x00tok" + str(r.randint(0, 2)).encode() + b"\x00")
         elif k < 0.79:
-            op = (5, p + b"\x00tok" + str(r.randint(0, 2)).encode() + b"\x00")
+            op = (X.XS_UNWATCH, p + b"\x00tok" + str(r.randint(0, 2)).encode() + b"\x00")
         elif k < 0.84:
             op = ("txstart", r.randint(0, 1))
         elif k < 0.90:
             op = ("txend", r.randint(0, 1), r.choice([b"T\x00", b"F\x00"]))
         elif k < 0.92:
-            op = (22, p + b"\x00" + str(r.randint(0, 8)).encode() + b"\x00")
+            op = (X.XS_DIRECTORY_PART, p + b"\x00" + str(r.randint(0, 8)).encode() + b"\x00")
         elif k < 0.94:
-            op = (10, str(r.randint(0, 40)).encode() + b"\x00")
+            op = (X.XS_GET_DOMAIN_PATH, str(r.randint(0, 40)).encode() + b"\x00")
         elif k < 0.96:
-            op = (r.choice([20, 27, 99]), p + b"\x00")
+            op = (r.choice([RESTRICT, PAST_NEWEST, 99]), p + b"\x00")
         elif k < 0.98:
             # (no zero-length, unterminated or extra-NUL payloads here:
             # cxenstored may then read stale buffer bytes or drop the
             # connection; we answer EINVAL, see test_core.py)
-            op = (r.choice([2, 11, 4, 14, 1, 13]), b"\x00")
+            op = (r.choice([X.XS_READ, X.XS_WRITE, X.XS_WATCH, X.XS_SET_PERMS, X.XS_DIRECTORY,
+                            X.XS_RM]), b"\x00")
             tx = None
         else:
-            op = (17, str(r.randint(0, 3)).encode() + b"\x00")
+            op = (X.XS_IS_DOMAIN_INTRODUCED, str(r.randint(0, 3)).encode() + b"\x00")
         ops.append((conn, op, tx))
     return ops
 
@@ -136,8 +141,8 @@ class Side:
     def step(self, conn, op, tx):
         c = self.c[conn]
         if op[0] == "txstart":
-            t, r, x, b = c.call(6, b"\x00")
-            if t == 6:
+            t, r, x, b = c.call(X.XS_TRANSACTION_START, b"\x00")
+            if t == X.XS_TRANSACTION_START:
                 self.tx[conn][op[1]] = int(b[:-1])
                 return (t, b"<tx>")
             return (t, b)
@@ -146,7 +151,7 @@ class Side:
             if txid is None:
                 return ("skip",)
             self.tx[conn][op[1]] = None
-            t, r, x, b = c.call(7, op[2], tx=txid)
+            t, r, x, b = c.call(X.XS_TRANSACTION_END, op[2], tx=txid)
             return (t, b)
         typ, payload = op
         txid = 0
@@ -155,7 +160,7 @@ class Side:
             if txid is None:
                 txid = 0
         t, r, x, b = c.call(typ, payload, tx=txid)
-        if typ == 22 and t == 22:
+        if typ == X.XS_DIRECTORY_PART and t == X.XS_DIRECTORY_PART:
             b = _GEN.sub(b"<gen>\x00", b, count=1)
         return (t, b)
 
@@ -166,8 +171,8 @@ class Side:
         (a timed drain missed late events on a loaded machine)."""
         out = []
         for c in self.c:
-            t, r, x, b = c.call(10, b"0\x00", req_id=0xFEED)    # GET_DOMAIN_PATH
-            assert t == 10 and r == 0xFEED, (t, r, b)
+            t, r, x, b = c.call(X.XS_GET_DOMAIN_PATH, b"0\x00", req_id=0xFEED)
+            assert t == X.XS_GET_DOMAIN_PATH and r == 0xFEED, (t, r, b)
             out.append(sorted(c.events))
             c.events = []
         return out
@@ -178,27 +183,30 @@ class Side:
 # there (reads the first string, tolerates extra NULs, and with an
 # unterminated string reads stale buffer bytes). Documented in
 # docs/xenstore-security.md as a justified divergence.
-_SHAPE = {2: 1, 1: 1, 12: 1, 13: 1, 3: 1, 4: 2, 5: 2, 22: 2, 10: 1, 17: 1}
+_SHAPE = {X.XS_READ: 1, X.XS_DIRECTORY: 1, X.XS_MKDIR: 1, X.XS_RM: 1, X.XS_GET_PERMS: 1,
+          X.XS_WATCH: 2, X.XS_UNWATCH: 2, X.XS_DIRECTORY_PART: 2, X.XS_GET_DOMAIN_PATH: 1,
+          X.XS_IS_DOMAIN_INTRODUCED: 1}
 
 
 def justified(op, ours, theirs, tx=None):
     """A divergence explained by our stricter request validation, or by
     cxenstored's early EIO inside a transaction that a concurrent change
     has already doomed (both end in EAGAIN at commit)."""
-    if tx is not None and theirs == (16, b"EIO\x00") and ours[0] != 16:
+    if tx is not None and theirs == (X.XS_ERROR, b"EIO\x00") and ours[0] != X.XS_ERROR:
         return True
     # A node this transaction removed stays removed for it even when another
     # connection re-creates it; cxenstored shows the re-created node. The
     # commit fails with EAGAIN on both.
-    if tx is not None and ours == (16, b"ENOENT\x00") and theirs[0] == op[0]:
+    if tx is not None and ours == (X.XS_ERROR, b"ENOENT\x00") and theirs[0] == op[0]:
         return True
     # RM inside a transaction of a node another connection created after the
     # transaction started: cxenstored answers EINVAL; the removal is valid
     # by the generation rule (a node is checked from its first access in the
     # transaction), so we perform it (docs/xenstore-security.md).
-    if tx is not None and op[0] == 13 and ours == (13, b"OK\x00") and theirs == (16, b"EINVAL\x00"):
+    if (tx is not None and op[0] == X.XS_RM and ours == (X.XS_RM, b"OK\x00")
+            and theirs == (X.XS_ERROR, b"EINVAL\x00")):
         return True
-    if not isinstance(op[0], int) or ours != (16, b"EINVAL\x00"):
+    if not isinstance(op[0], int) or ours != (X.XS_ERROR, b"EINVAL\x00"):
         return False
     typ, payload = op
     want = _SHAPE.get(typ)
@@ -237,9 +245,9 @@ def replay(ours_path, theirs_path, seeds, steps=30, justified_out=None):
                     for slot in (0, 1):
                         if side.tx[ci][slot] is not None:
                             side.step(ci, ("txend", slot, b"F\x00"), None)
-                side.c[0].call(13, root.encode() + b"\x00")
-                side.c[0].call(21, b"")
-                side.c[1].call(21, b"")
+                side.c[0].call(X.XS_RM, root.encode() + b"\x00")
+                side.c[0].call(X.XS_RESET_WATCHES, b"")
+                side.c[1].call(X.XS_RESET_WATCHES, b"")
             a.events()
             b.events()
     finally:

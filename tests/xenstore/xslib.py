@@ -1,4 +1,4 @@
-"""Helpers for the xenstore tests: run MicroPython snippets against the core,
+"""Helpers for the xenstore tests: call the scenarios of mp/ in the firmware,
 start `xen.xenstored` on a socket, find Debian's clients.
 
 The firmware is build/host/micropython (or $MODXEN_FIRMWARE). With
@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import mpfirmware
+from xenheaders import XEN
 from mpfirmware import ROOT, FIRMWARE, need_firmware  # noqa: F401
 
 HERE = Path(__file__).resolve().parent
@@ -29,14 +30,12 @@ def mp_env(extra=None):
     return mpfirmware.mp_env(HERE / "mp", extra, drop=("XENSTORED_PATH",))
 
 
-def run_mp(code, timeout=120, expect_ok=True):
-    """Run MicroPython code; returns (stdout, stderr)."""
-    return mpfirmware.run_mp(code, HERE / "mp", timeout, expect_ok, drop=("XENSTORED_PATH",))
-
-
-def mp_json(code, **kw):
-    """Run code that ends with emit(obj); returns obj."""
-    return mpfirmware.mp_json(code, HERE / "mp", drop=("XENSTORED_PATH",), **kw)[0]
+def mp(target, *args, timeout=120, **kw):
+    """mpfirmware.mp() for this folder's mp/ scenarios, with XENSTORED_PATH
+    dropped from the environment (the firmware's client would follow it to
+    a daemon instead of its in-process server)."""
+    return mpfirmware.mp(target, *args, timeout=timeout, helpers=HERE / "mp",
+                         drop=("XENSTORED_PATH",), **kw)
 
 
 class Daemon:
@@ -134,7 +133,7 @@ class RawClient:
         """Next non-event message."""
         while True:
             m = self.recv()
-            if m[0] == 15:
+            if m[0] == XEN.XS_WATCH_EVENT:
                 self.events.append(m[3])
             else:
                 return m

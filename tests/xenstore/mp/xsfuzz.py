@@ -125,7 +125,6 @@ def run(n, seed):
     gc.collect()
     base = gc.mem_alloc()
     peak = 0
-    txids = [0]
     for i in range(n):
         who = r.getrandbits(2)
         if who == 0:

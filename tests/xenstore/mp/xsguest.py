@@ -1,6 +1,7 @@
 # Guest side of a xenstore ring, for tests: writes requests into a 4 KiB
 # bytearray the way a guest's xenbus driver does, and reads replies.
 import struct
+from xen.xenstore import wire as W
 
 REQ_CONS, REQ_PROD, RSP_CONS, RSP_PROD = 2048, 2052, 2056, 2060
 FEATURES, CONNECTION, ERROR = 2064, 2068, 2072
@@ -71,7 +72,7 @@ class Guest:
                 break
             body = bytes(self.rbuf[16:16 + n])
             self.rbuf = self.rbuf[16 + n:]
-            if t == 15:
+            if t == W.WATCH_EVENT:
                 self.events.append(body)
             else:
                 self.replies.append((t, r, x, body))
@@ -90,10 +91,10 @@ class Guest:
 
     # conveniences: (ok, data)
     def read(self, path, tx=0):
-        return self.call(2, path + b"\x00", tx)
+        return self.call(W.READ, path + b"\x00", tx)
 
     def write(self, path, value, tx=0):
-        return self.call(11, path + b"\x00" + value, tx)
+        return self.call(W.WRITE, path + b"\x00" + value, tx)
 
     def reconnect(self):
         p32(self.page, CONNECTION, 1)
