@@ -1,6 +1,7 @@
-"""Helpers for the console tests: run MicroPython snippets with the sim guest
-driver (mp/conguest.py) importable, and run `xen.repl` on a pseudo-terminal
-for mpremote and for raw pty clients.
+"""Helpers for the console tests: run `xen.repl` on a pseudo-terminal for
+mpremote and for raw pty clients, with the sim guest driver (mp/conguest.py)
+importable. Scenarios that need no REPL run through mpfirmware.mp() from
+mp/.
 
 The firmware is build/host/micropython (or $MODXEN_FIRMWARE). With
 MODXEN_PYLIB=1 the source tree pylib/ replaces the frozen package."""
@@ -24,15 +25,6 @@ HERE = Path(__file__).resolve().parent
 
 def mp_env(extra=None):
     return mpfirmware.mp_env(HERE / "mp", extra)
-
-
-def run_mp(code, timeout=60):
-    return mpfirmware.run_mp(code, HERE / "mp", timeout)
-
-
-def mp_json(code, **kw):
-    """Run code that ends with emit(obj); returns (obj, stderr)."""
-    return mpfirmware.mp_json(code, HERE / "mp", **kw)
 
 
 class Repl:

@@ -1,5 +1,6 @@
 """The dom0 REPL (`micropython -m xen.repl PATH`) driven by mpremote from
-PyPI exactly as a board, without `resume`, and by a raw pty client."""
+PyPI exactly as a board, without `resume`, and by a raw pty client. The
+guests the REPL starts are mp/repl_guests.py's."""
 import os
 import subprocess
 import time
@@ -126,16 +127,7 @@ def test_friendly_repl_and_soft_reboot_banner(repl):
 def test_services_run_while_idle_and_busy(repl):
     # a sim guest writes from a thread; only dom0's drains make room in its
     # 2048-byte ring, so a total far beyond that proves the service ran
-    setup = (
-        "import _xen, _thread, time, conguest, xen.console as xc\n"
-        "g = conguest.Guest(); c = xc.serve(g.domid, g.gfn, g.port, backlog=100)\n"
-        "def run():\n"
-        "    while True:\n"
-        "        g.write(b'.' * 512)\n"
-        "        time.sleep_ms(2)\n"
-        "_thread.start_new_thread(run, ())\n"
-        "print(g.domid)\n")
-    domid = int(repl.mpremote("exec", setup).strip())
+    domid = int(repl.mpremote("exec", "import repl_guests; print(repl_guests.chatty(backlog=100))").strip())
     probe = "import xen.console as xc; print(xc.get(%d).total)" % domid
     # idle: mpremote's own `sleep` keeps the device REPL waiting for input
     out = repl.mpremote("exec", probe, "+", "sleep", "1", "+", "exec", probe)
@@ -159,34 +151,10 @@ def test_stdio_mode_for_make_run(workdir):
     assert "MPY: soft reboot" in out and "False" in out
 
 
-ATTACH = """
-import _thread, time, conguest, xen.console as xc
-a = conguest.Guest(); b = conguest.Guest()
-ca = xc.serve(a.domid, a.gfn, a.port); cb = xc.serve(b.domid, b.gfn, b.port, backlog=64)
-a.write(b'replay-me\\n'); time.sleep_ms(20)
-def echo():
-    buf = bytearray(64)
-    while True:
-        n = a.read(buf)
-        if n:
-            a.write(b'<' + bytes(buf[:n]).upper() + b'>')
-        time.sleep_ms(2)
-def chatter():
-    while True:
-        b.write(b'b' * 100)
-        time.sleep_ms(2)
-_thread.start_new_thread(echo, ())
-_thread.start_new_thread(chatter, ())
-t0 = cb.total
-xc.attach(a.domid)
-print('detached', cb.total - t0 > 5000, ca.read().count(b'<HELLO>'))
-"""
-
-
 def test_attach_and_detach_through_the_pty(repl):
     c = Pty(repl.tty)
     try:
-        c.raw_exec(ATTACH)
+        c.raw_exec("import repl_guests\nrepl_guests.attach_echo()\n")
         c.expect(b"replay-me\n")                  # the backlog first
         time.sleep(0.2)
         c.send(b"hello")

@@ -1,9 +1,8 @@
 """Helpers for the boot-policy tests: an independent bundle builder (cbor2 +
 cryptography, not the device's own code, so the two implementations check
 each other), the test-only key, a second key the firmware does not trust,
-and a runner that gives the firmware a fresh MODXEN_STATE."""
+and a Device that runs mp/ scenarios with a fresh MODXEN_STATE."""
 import hashlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 
+from mpfirmware import mp
+
 ROOT = Path(__file__).resolve().parent.parent.parent
+MP = Path(__file__).resolve().parent / "mp"
 TOOL = ROOT / "tools" / "modxen-policy"
 TEST_KEY = ROOT / "keys" / "test-only" / "policy.key"
 TEST_PUB = ROOT / "keys" / "test-only" / "policy.pub"
@@ -84,10 +86,10 @@ def other_key():
 
 
 class Device:
-    """The firmware with one MODXEN_STATE, run one process per call."""
+    """The firmware with one MODXEN_STATE, one process per call (the
+    firmware side is mp/policydev.py)."""
 
-    def __init__(self, fw, state, tmp):
-        self.fw = fw
+    def __init__(self, state, tmp):
         self.state = state
         self.tmp = tmp
         self.n = 0
@@ -98,35 +100,31 @@ class Device:
         p.write_bytes(data)
         return p
 
-    def run(self, code, **kw):
-        env = {"MODXEN_STATE": str(self.state)}
-        env.update(kw.pop("env", {}))
-        return self.fw.run("import xen.policy as p\n" + code, env=env, **kw)
-
-    def json(self, code, **kw):
-        env = {"MODXEN_STATE": str(self.state)}
-        env.update(kw.pop("env", {}))
-        return self.fw.json("import xen.policy as p\n" + code, env=env, **kw)
+    def call(self, target, *args, env=None, **kw):
+        """mp(target, *args) from tests/policy/mp with this device's state."""
+        e = {"MODXEN_STATE": str(self.state)}
+        e.update(env or {})
+        return mp(target, *args, env=e, helpers=MP, **kw)
 
     def install(self, data, confirm=False):
         """install(); returns {'ok': status} or {'error': class, 'msg': text}."""
-        path = self.put(data)
-        return self.json(
-            "try:\n"
-            "    emit({'ok': p.install(%r, confirm=%r)})\n"
-            "except p.PolicyError as e:\n"
-            "    emit({'error': type(e).__name__, 'msg': str(e)})\n" % (str(path), confirm))
+        return self.call("policydev.install", str(self.put(data)), confirm)
 
     def status(self):
-        return self.json("emit(p.status())")
+        return self.call("policydev.status")
+
+    def confirm(self):
+        return self.call("policydev.confirm")
 
     def boot(self, timeout=None):
-        """boot(); returns (booted versions printed, status after)."""
-        out = self.run("p.boot(%r)\nimport json\nprint('@@STATUS' + json.dumps(p.status()))\n" % (timeout,))
-        booted = [int(l.split()[1]) for l in out.splitlines() if l.startswith("@@BOOTED")]
-        st = [l for l in out.splitlines() if l.startswith("@@STATUS")]
-        import json
-        return booted, json.loads(st[-1][8:]), out
+        """boot(); returns (booted versions printed, status after, printed text)."""
+        r = self.call("policydev.boot", timeout)
+        return r["booted"], r["status"], r["out"]
+
+    def boot_refused(self):
+        """boot() that must refuse: (the PolicyError's text, printed text)."""
+        err, out = self.call("policydev.boot_refused")
+        return err, out
 
     def snapshot(self):
         snap = {}
@@ -137,10 +135,10 @@ class Device:
 
 
 @pytest.fixture
-def dev(firmware, tmp_path):
+def dev(tmp_path):
     state = tmp_path / "state"
     state.mkdir()
-    return Device(firmware, state, tmp_path)
+    return Device(state, tmp_path)
 
 
 @pytest.fixture
@@ -150,7 +148,7 @@ def v1dev(dev):
     assert "ok" in r, r
     booted, st, _ = dev.boot()
     assert booted == [1]
-    assert dev.json("emit(p.confirm())")["state"] == "confirmed"
+    assert dev.confirm()["state"] == "confirmed"
     return dev
 
 

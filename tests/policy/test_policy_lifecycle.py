@@ -1,15 +1,15 @@
 """Trial, confirm, revert, reboots, the counter, the timeout, anchor
-rotation and the littlefs-image store of the host firmware."""
-import time
-
-from policylib import make_bundle, policy_files, sec1, load_key, TEST_KEY
+rotation and the littlefs-image store of the host firmware. The firmware
+side is mp/policy_lifecycle.py and mp/policydev.py (policylib.Device)."""
+from mpfirmware import mp
+from policylib import make_bundle, policy_files, sec1
 
 
 def test_fresh_device_has_no_policy(dev):
     st = dev.status()
     assert st["slot"] is None and st["state"] is None and st["counter"] == 0
-    out = dev.run("try:\n p.boot()\nexcept p.PolicyError as e:\n print('@@ERR', e)\n")
-    assert "@@ERR no policy installed" in out
+    err, _ = dev.boot_refused()
+    assert err is not None and err.startswith("no policy installed"), err
 
 
 def test_trial_that_never_confirms_reverts(v1dev):
@@ -26,7 +26,7 @@ def test_trial_that_never_confirms_reverts(v1dev):
 def test_confirmed_slot_survives_reboots(v1dev):
     assert "ok" in v1dev.install(make_bundle(policy_files(2), version=2, counter=2))
     v1dev.boot()
-    st = v1dev.json("emit(p.confirm())")
+    st = v1dev.confirm()
     assert st["slot"] == "b" and st["state"] == "confirmed" and st["previous"] == "a"
     for _ in range(3):
         booted, st, _ = v1dev.boot()
@@ -34,19 +34,19 @@ def test_confirmed_slot_survives_reboots(v1dev):
 
 
 def test_confirm_is_idempotent(v1dev):
-    assert v1dev.json("emit(p.confirm())")["state"] == "confirmed"
+    assert v1dev.confirm()["state"] == "confirmed"
     assert v1dev.boot()[0] == [1]
 
 
 def test_confirm_refused_without_policy(dev):
-    out = dev.run("try:\n p.confirm()\nexcept p.TrialError as e:\n print('@@ERR', e)\n")
-    assert "@@ERR no policy to confirm" in out
+    err = dev.call("policy_lifecycle.confirm_refused")
+    assert err is not None and err.startswith("no policy to confirm"), err
 
 
 def test_counter_survives_everything(v1dev):
     assert "ok" in v1dev.install(make_bundle(policy_files(2), version=2, counter=7))
     v1dev.boot()
-    v1dev.json("emit(p.confirm())")
+    v1dev.confirm()
     # a failed trial, a revert, many boots later: still 7
     bad = policy_files(3, body="raise OSError(5)\n")
     assert "ok" in v1dev.install(make_bundle(bad, version=3, counter=9))
@@ -72,41 +72,28 @@ def test_both_state_records_alternate_and_a_torn_one_is_ignored(v1dev):
     # the older record is the one boot() wrote before running the trial:
     # as if the power went before confirm() landed, and so the trial reverts
     assert before["state"] == "confirmed" and after["state"] == "trial" and after["slot"] == "a"
-    out = v1dev.run("try:\n p.boot()\nexcept p.PolicyError as e:\n print('@@ERR', e)\n")
-    assert "restarted before confirm" in out and "@@ERR no policy installed" in out
+    err, out = v1dev.boot_refused()
+    assert "restarted before confirm" in out, out
+    assert err is not None and err.startswith("no policy installed"), err
 
 
 def test_trial_timeout_reverts(v1dev):
     assert "ok" in v1dev.install(make_bundle(policy_files(2), version=2, counter=2))
-    out = v1dev.run(
-        "import time\n"
-        "p.boot(timeout=0.3)\n"
-        "time.sleep(0.8)\n"
-        "print('@@STATE', p.status()['slot'], p.status()['state'])\n"
-        "try:\n p.confirm()\nexcept p.PolicyError as e:\n print('@@ERR', type(e).__name__)\n")
-    assert "@@BOOTED 2" in out and "@@STATE a confirmed" in out, out
+    r = v1dev.call("policy_lifecycle.trial_timeout", 0.3, 0.8)
+    assert "@@BOOTED 2" in r["out"] and [r["slot"], r["state"]] == ["a", "confirmed"], r
     assert "not confirmed within" in v1dev.status()["last_error"]
 
 
 def test_confirm_within_the_timeout_keeps_the_trial(v1dev):
     assert "ok" in v1dev.install(make_bundle(policy_files(2), version=2, counter=2))
-    out = v1dev.run("import time\np.boot(timeout=0.5)\np.confirm()\ntime.sleep(0.8)\n"
-                    "print('@@STATE', p.status()['slot'], p.status()['state'])\n")
-    assert "@@STATE b confirmed" in out, out
+    assert v1dev.call("policy_lifecycle.confirm_within", 0.5, 0.8) == ["b", "confirmed"]
 
 
 def test_confirm_after_the_deadline_is_refused(v1dev):
     # no thread needed: confirm() itself checks the deadline
     assert "ok" in v1dev.install(make_bundle(policy_files(2), version=2, counter=2))
-    out = v1dev.run(
-        "import time\n"
-        "pol = p.store()\n"
-        "pol._arm = lambda t: None\n"          # as on a port without _thread
-        "pol.boot(timeout=0.2)\n"
-        "time.sleep(0.4)\n"
-        "try:\n pol.confirm()\nexcept p.TrialError as e:\n print('@@ERR', e)\n"
-        "print('@@STATE', pol.status()['slot'])\n")
-    assert "@@ERR trial of slot b expired" in out and "@@STATE a" in out, out
+    err, slot = v1dev.call("policy_lifecycle.confirm_after_deadline", 0.2, 0.4)
+    assert err is not None and err.startswith("trial of slot b expired") and slot == "a", (err, slot)
 
 
 def test_anchor_rotation(v1dev, other_key):
@@ -117,7 +104,7 @@ def test_anchor_rotation(v1dev, other_key):
     r = v1dev.install(make_bundle(policy_files(3), version=3, counter=2, key=other_key))
     assert r["error"] == "TrialError"
     v1dev.boot()
-    v1dev.json("emit(p.confirm())")
+    v1dev.confirm()
     # now the new key is the anchor and the compiled-in test key is not
     r = v1dev.install(make_bundle(policy_files(3), version=3, counter=2))
     assert r["error"] == "UnknownKeyError", r
@@ -134,32 +121,29 @@ def test_rotation_needs_a_current_anchor(v1dev, other_key):
 
 def test_install_from_bytes_and_check(dev):
     data = make_bundle(policy_files(1), version=1, counter=1)
-    p = dev.put(data)
-    got = dev.json("d = open(%r, 'rb').read()\nm = p.check(d)\nemit([m['version'], p.status()['slot']])\n"
-                   "p.install(memoryview(d))\nemit(p.status()['slot'])" % str(p))
-    assert got == "a"
-    out = dev.run("try:\n p.install(42)\nexcept TypeError as e:\n print('@@ERR', e)\n")
-    assert "@@ERR install() takes a path or bytes" in out
+    checked, slot = dev.call("policy_lifecycle.install_from_bytes", str(dev.put(data)))
+    assert checked == [1, None]          # check() verifies, installs nothing
+    assert slot == "a"
+    err = dev.call("policy_lifecycle.install_not_a_path")
+    assert err is not None and err.startswith("install() takes a path or bytes"), err
 
 
-def test_littlefs_image_as_the_state(firmware, tmp_path):
+def test_littlefs_image_as_the_state(tmp_path):
     img = tmp_path / "state.img"
     img.write_bytes(b"\xff" * (256 * 1024))
     b = tmp_path / "v1.bundle"
     b.write_bytes(make_bundle(policy_files(1), version=1, counter=3))
     env = {"MODXEN_STATE": str(img)}
-    firmware.run("import xen.policy as p\np.install(%r)\np.boot()\np.confirm()\n" % str(b), env=env)
-    out = firmware.run("import xen.policy as p\np.boot()\nprint('@@', p.status())\n", env=env)
-    assert "@@BOOTED 1" in out and "'state': 'confirmed'" in out and "'counter': 3" in out
+    mp("policydev.install_boot_confirm", str(b), env=env)
+    r = mp("policydev.boot", env=env)
+    assert r["booted"] == [1] and r["status"]["state"] == "confirmed" and r["status"]["counter"] == 3, r
     assert b"boot.py" not in img.read_bytes()[:0] and img.stat().st_size == 256 * 1024
     junk = tmp_path / "junk.img"
     junk.write_bytes(b"not a file system" * 2000)
-    out = firmware.run("import xen.policy as p\ntry:\n p.status()\nexcept p.PolicyError as e:\n print('@@ERR', e)\n",
-                       env={"MODXEN_STATE": str(junk)})
-    assert "neither a littlefs image nor blank" in out
+    err = mp("policydev.status_refused", env={"MODXEN_STATE": str(junk)})
+    assert err is not None and "neither a littlefs image nor blank" in err, err
 
 
-def test_no_state_configured(firmware):
-    out = firmware.run("import xen.policy as p\ntry:\n p.status()\nexcept p.PolicyError as e:\n print('@@ERR', e)\n",
-                       env={"MODXEN_STATE": ""})
-    assert "set MODXEN_STATE" in out
+def test_no_state_configured():
+    err = mp("policydev.status_refused", env={"MODXEN_STATE": ""})
+    assert err is not None and "set MODXEN_STATE" in err, err

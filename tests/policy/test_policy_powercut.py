@@ -5,13 +5,10 @@ mix, and the security counter never goes down. The policies check
 themselves for a mix: boot.py asserts that its two sibling modules come
 from its own version. The run is one firmware process (tests/policy/mp/
 powercut.py); each case is reported as "[versions booted]/version/state"."""
-from pathlib import Path
-
 import pytest
 
+from mpfirmware import mp
 from policylib import make_bundle
-
-MP = Path(__file__).resolve().parent / "mp" / "powercut.py"
 
 
 def files(v):
@@ -24,15 +21,14 @@ def files(v):
 
 
 @pytest.fixture(scope="module")
-def report(firmware, tmp_path_factory):
+def report(tmp_path_factory):
     d = tmp_path_factory.mktemp("powercut")
-    paths = {}
+    paths = []
     for v in (1, 2, 3):
         p = d / ("v%d.bundle" % v)
         p.write_bytes(make_bundle(files(v), version=v, counter=v))
-        paths[v] = str(p)
-    code = "BUNDLES = %r\n" % paths + MP.read_text()
-    return firmware.json(code, timeout=600, args=("-X", "heapsize=16M"))
+        paths.append(str(p))
+    return mp("powercut.report", paths, timeout=600, heap="16M")
 
 
 def only(r, key, last=None):

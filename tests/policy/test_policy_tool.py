@@ -1,5 +1,6 @@
 """tools/modxen-policy and tools/policy-anchors-h, checked against an
-independent COSE reading (cbor2 + cryptography) and against the firmware."""
+independent COSE reading (cbor2 + cryptography) and against the firmware
+(mp/policydev.py)."""
 import hashlib
 import subprocess
 import sys
@@ -11,6 +12,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from cryptography.exceptions import InvalidSignature
 
+from mpfirmware import mp
 from policylib import ROOT, TEST_PUB, tool, policy_files
 
 
@@ -93,11 +95,10 @@ def test_bundle_is_standard_cose_sign1(tmp_path, src):
     assert cbor2.loads(prot)[4] == hashlib.sha256(sec1).digest()[:8]
 
 
-def test_tool_bundle_installs_on_the_firmware(firmware, tmp_path, src):
+def test_tool_bundle_installs_on_the_firmware(tmp_path, src):
     out = tmp_path / "p.bundle"
     tool("sign", "--key", ROOT / "keys/test-only/policy.key", "--version", 4, "--counter", 2, src, out)
-    got = firmware.json("import xen.policy as p\np.install(%r)\np.boot()\nemit(p.status())" % str(out),
-                        env={"MODXEN_STATE": str(tmp_path / "st")})
+    got = mp("policydev.install_and_boot", str(out), env={"MODXEN_STATE": str(tmp_path / "st")})
     assert got["version"] == 4 and got["state"] == "trial"
     assert (tmp_path / "st" / "a" / "lib" / "net.py").read_bytes() == b"X = 1\n"
 

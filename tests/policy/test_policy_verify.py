@@ -1,57 +1,60 @@
 """_es256.verify (mbedTLS) against signatures made by `cryptography`,
-and the strict CBOR of xen.policy against cbor2."""
+and the strict CBOR of xen.policy against cbor2. The firmware side is
+mp/policy_verify.py."""
 import os
+from binascii import unhexlify
 
 import cbor2
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-from cryptography.hazmat.primitives import hashes
 
+from mpfirmware import mp
 from policylib import sec1, es256, load_key, TEST_KEY
 
 
-def test_es256_verify_agrees_with_cryptography(firmware):
+def test_es256_verify_agrees_with_cryptography():
     cases = []
     key = ec.generate_private_key(ec.SECP256R1())
     other = ec.generate_private_key(ec.SECP256R1())
     for i in range(12):
         msg = os.urandom(i * 37)
         sig = es256(key, msg)
-        cases.append((sec1(key).hex(), msg.hex(), sig.hex(), True))
+        cases.append((sec1(key), msg, sig, True))
         bad = bytearray(sig)
         bad[i % 64] ^= 0x80
-        cases.append((sec1(key).hex(), msg.hex(), bytes(bad).hex(), False))
-        cases.append((sec1(other).hex(), msg.hex(), sig.hex(), False))
-        cases.append((sec1(key).hex(), (msg + b"!").hex(), sig.hex(), False))
+        cases.append((sec1(key), msg, bytes(bad), False))
+        cases.append((sec1(other), msg, sig, False))
+        cases.append((sec1(key), msg + b"!", sig, False))
     n = 32
     order = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
     sig = es256(key, b"m")
     for r, s in ((0, 1), (1, 0), (order, int.from_bytes(sig[32:], "big")),
                  (int.from_bytes(sig[:32], "big"), order)):
-        cases.append((sec1(key).hex(), b"m".hex(), (r.to_bytes(n, "big") + s.to_bytes(n, "big")).hex(), False))
-    got = firmware.json(
-        "import _es256, binascii\nu = binascii.unhexlify\nemit([_es256.verify(u(k), u(m), u(s)) for k, m, s, _ in %r])"
-        % (cases,))
+        cases.append((sec1(key), b"m", r.to_bytes(n, "big") + s.to_bytes(n, "big"), False))
+    got = mp("policy_verify.verify", [c[:3] for c in cases])
     assert got == [c[3] for c in cases]
 
 
-@pytest.mark.parametrize("key,sig,msg", [
-    ("b'\\x04' + b'\\x00' * 64", "b'\\x01' * 64", "point is not on P-256"),
-    ("b'\\x02' + b'\\x01' * 32", "b'\\x01' * 64", "65-byte uncompressed"),
-    ("PUB", "b'\\x01' * 63", "64 bytes"),
-    ("PUB[:-1]", "b'\\x01' * 64", "65-byte uncompressed"),
-])
-def test_es256_verify_refuses_malformed_input(firmware, key, sig, msg):
-    pub = sec1(load_key(TEST_KEY))
-    out = firmware.run("import _es256\nPUB = %r\ntry:\n _es256.verify(%s, b'm', %s)\n"
-                       "except ValueError as e:\n print('@@ERR', e)\n" % (pub, key, sig))
-    assert "@@ERR" in out and msg.split()[-1] in out, out
+PUB = sec1(load_key(TEST_KEY))
+# (test id, public key, signature, what the refusal says)
+MALFORMED = [
+    ("b'\\x04' + b'\\x00' * 64-b'\\x01' * 64-point is not on P-256",
+     b"\x04" + b"\x00" * 64, b"\x01" * 64, "point is not on P-256"),
+    ("b'\\x02' + b'\\x01' * 32-b'\\x01' * 64-65-byte uncompressed",
+     b"\x02" + b"\x01" * 32, b"\x01" * 64, "65-byte uncompressed"),
+    ("PUB-b'\\x01' * 63-64 bytes", PUB, b"\x01" * 63, "64 bytes"),
+    ("PUB[:-1]-b'\\x01' * 64-65-byte uncompressed", PUB[:-1], b"\x01" * 64, "65-byte uncompressed"),
+]
 
 
-def test_compiled_anchor_is_the_test_key(firmware):
-    got = firmware.json("import _es256\nemit([k.hex() for k in _es256.policy_anchors()])")
-    assert got == [sec1(load_key(TEST_KEY)).hex()]
+@pytest.mark.parametrize("key,sig,msg", [c[1:] for c in MALFORMED], ids=[c[0] for c in MALFORMED])
+def test_es256_verify_refuses_malformed_input(key, sig, msg):
+    r = mp("policy_verify.verify_refuses", key, b"m", sig)
+    assert r is not None and r[0] == "ValueError" and msg.split()[-1] in r[1], r
+
+
+def test_compiled_anchor_is_the_test_key():
+    assert mp("policy_verify.anchors") == [PUB]
 
 
 GOOD = [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1, -1, -24, -25, -2**64,
@@ -59,20 +62,26 @@ GOOD = [0, 23, 24, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**64 - 1, -1, -24,
         False, True, None]
 
 
-def test_cbor_encoding_matches_cbor2_canonical(firmware):
+def wire(v):
+    """v for mp(): maps as {'map': [[key, value], ...]}, since JSON objects
+    have only text keys (mp/policy_verify.py's value() undoes it)."""
+    if isinstance(v, dict):
+        return {"map": [[wire(k), wire(x)] for k, x in v.items()]}
+    if isinstance(v, list):
+        return [wire(x) for x in v]
+    return v
+
+
+def test_cbor_encoding_matches_cbor2_canonical():
     # RFC 8949 core deterministic: what cbor2 writes with canonical=True
     # (maps here have keys whose encodings sort the same in both orderings)
-    got = firmware.json(
-        "from xen.policy import cbor\nimport binascii\n"
-        "emit([binascii.hexlify(cbor.dumps(v)).decode() for v in %r])" % (GOOD,))
-    want = [cbor2.dumps(v, canonical=True).hex() for v in GOOD]
+    got = mp("policy_verify.encodings", wire(GOOD))
+    want = [cbor2.dumps(v, canonical=True) for v in GOOD]
     assert got == want
 
 
-def test_cbor_round_trip(firmware):
-    got = firmware.json(
-        "from xen.policy import cbor\nimport binascii\n"
-        "emit([cbor.loads(cbor.dumps(v)) == v for v in %r])" % (GOOD,))
+def test_cbor_round_trip():
+    got = mp("policy_verify.round_trips", wire(GOOD))
     assert got == [True] * len(GOOD)
 
 
@@ -100,12 +109,7 @@ BAD = {
 }
 
 
-def test_cbor_strict_refusals(firmware):
-    got = firmware.json(
-        "from xen.policy import cbor\nimport binascii\nout = {}\n"
-        "for h in %r:\n"
-        "    try:\n        cbor.loads(binascii.unhexlify(h)); out[h] = 'ACCEPTED'\n"
-        "    except cbor.CBORError as e:\n        out[h] = str(e)\n"
-        "emit(out)" % (list(BAD),))
+def test_cbor_strict_refusals():
+    got = dict(zip(BAD, mp("policy_verify.refusals", [unhexlify(h) for h in BAD])))
     for h, why in BAD.items():
         assert why in got[h], (h, got[h])

@@ -14,30 +14,29 @@ from pathlib import Path
 
 import pytest
 
+from mpfirmware import mp, run
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 MAIN = ROOT / "port" / "zephyr" / "modules" / "main.py"
 POLICY_STATE = ROOT / "build" / "host" / "policy-state"   # make run-sim's: the default policy
+BOOT = Path(__file__).resolve().parent / "mp" / "main_boot.py"
 
 
-def boot(firmware, tmp_path, store="None", state=None):
-    """Run main.py with _xenboard.image_store() returning `store` (Python source)."""
-    stub = tmp_path / "stub"
-    stub.mkdir(exist_ok=True)
-    (stub / "xenboard_stub.py").write_text(
-        "def image_store():\n    return %s\n\n"
-        "def repl_run(reset):\n    print('@@REPL')\n" % store)
+def boot(tmp_path, store=None, state=None):
+    """Run main.py (through mp/main_boot.py) with _xenboard.image_store()
+    returning the bytes `store` (None: no image store); returns its stdout."""
+    argv = [str(BOOT), str(MAIN)]
+    if store is not None:
+        (tmp_path / "store.bin").write_bytes(store)
+        argv.append(str(tmp_path / "store.bin"))
     if state is None:
         state = tmp_path / "empty-state"
-    # the host firmware has a _xenboard of its own (the REPL terminal): the stand-in
-    # takes its place in sys.modules, which import looks at first
-    code = ("import sys\nsys.path.insert(0, %r)\nimport xenboard_stub\n"
-            "sys.modules['_xenboard'] = xenboard_stub\n"
-            "exec(open(%r).read(), {'__name__': '__main__'})\n" % (str(stub), str(MAIN)))
-    return firmware.run(code, env={"MODXEN_STATE": str(state)})
+    out, _ = run(argv, env={"MODXEN_STATE": str(state)})
+    return out
 
 
-def test_no_policy_one_plain_line(firmware, tmp_path):
-    out = boot(firmware, tmp_path)
+def test_no_policy_one_plain_line(tmp_path):
+    out = boot(tmp_path)
     assert "Traceback" not in out, out
     lines = [l for l in out.splitlines() if l.startswith("modxen:")]
     assert len(lines) == 1, out
@@ -45,41 +44,38 @@ def test_no_policy_one_plain_line(firmware, tmp_path):
     assert out.rstrip().endswith("@@REPL"), out
 
 
-def test_installed_policy_runs(firmware, tmp_path):
+def test_installed_policy_runs(tmp_path):
     make = subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "policy-state"],
                           capture_output=True, text=True, timeout=600)
     if make.returncode != 0 or not (POLICY_STATE / ".provisioned").is_file():
         pytest.fail("make policy-state failed:\n" + make.stdout[-2000:] + make.stderr[-2000:], pytrace=False)
     state = tmp_path / "state"
     shutil.copytree(POLICY_STATE, state)
-    out = boot(firmware, tmp_path, state=state)
+    out = boot(tmp_path, state=state)
     assert "no boot policy installed" not in out and "Traceback" not in out, out
     assert "@@REPL" in out, out
     # the confirmed slot ran: the policy store says so afterwards
-    check = firmware.run("import xen.policy\nprint(xen.policy.status()['state'])",
-                         env={"MODXEN_STATE": str(state)})
-    assert check.strip() == "confirmed", check
+    assert mp("main_boot.policy_state", env={"MODXEN_STATE": str(state)}) == "confirmed"
 
 
-def test_zeroed_image_store_is_reported_empty(firmware, tmp_path):
-    out = boot(firmware, tmp_path, store="bytes(64 * 1024)")
+def test_zeroed_image_store_is_reported_empty(tmp_path):
+    out = boot(tmp_path, store=bytes(64 * 1024))
     assert "Traceback" not in out, out
     assert "image store (65536 bytes) is empty" in out and "pflash" in out, out
 
 
-def test_damaged_image_store_one_line(firmware, tmp_path):
-    out = boot(firmware, tmp_path, store="b'garbage' * 1000")
+def test_damaged_image_store_one_line(tmp_path):
+    out = boot(tmp_path, store=b"garbage" * 1000)
     assert "Traceback" not in out, out
     assert "image store (7000 bytes) not mounted: ArchiveError" in out, out
 
 
-def test_good_image_store_quiet(firmware, tmp_path):
+def test_good_image_store_quiet(tmp_path):
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
         data = b"\0" * 4096
         info = tarfile.TarInfo("Image")
         info.size = len(data)
         t.addfile(info, io.BytesIO(data))
-    (tmp_path / "images.tar").write_bytes(buf.getvalue())
-    out = boot(firmware, tmp_path, store="open(%r, 'rb').read()" % str(tmp_path / "images.tar"))
+    out = boot(tmp_path, store=buf.getvalue())
     assert "image store" not in out and "Traceback" not in out, out

@@ -1,10 +1,9 @@
-# Power cuts, run inside the firmware: the policy store lives on littlefs
-# (vfs.VfsLfs2) over a RAM flash whose power is cut after the N-th block
-# write, for every N, during install(), boot() and confirm(). After each cut
-# the flash is "rebooted": mounted afresh and booted with xen.policy.
-# Expects (set by the test): BUNDLES = {version: path}, emit().
+# tests/policy/test_policy_powercut.py's firmware side: power cuts, run
+# inside the firmware. The policy store lives on littlefs (vfs.VfsLfs2) over
+# a RAM flash whose power is cut after the N-th block write, for every N,
+# during install(), boot() and confirm(). After each cut the flash is
+# "rebooted": mounted afresh and booted with xen.policy.
 import gc
-import os
 import sys
 import vfs
 import xen.policy as P
@@ -12,6 +11,7 @@ import xen.policy as P
 BS = 512
 NBLK = 256
 MNT = "/lfs"
+BLOCK_COUNT, BLOCK_SIZE, BLOCK_ERASE = 4, 5, 6     # MicroPython's block device ioctl ops
 ROOT = MNT + "/policy"
 
 
@@ -51,21 +51,18 @@ class Flash:
         self.d[a:a + len(buf)] = buf
 
     def ioctl(self, op, arg):
-        if op == 4:
+        if op == BLOCK_COUNT:
             return NBLK
-        if op == 5:
+        if op == BLOCK_SIZE:
             return BS
-        if op == 6:
+        if op == BLOCK_ERASE:
             return 0
         return None
 
 
-def load(v):
-    with open(BUNDLES[v], "rb") as f:
+def load(path):
+    with open(path, "rb") as f:
         return f.read()
-
-
-DATA = dict((v, load(v)) for v in BUNDLES)
 
 
 def forget():
@@ -135,22 +132,10 @@ def boot_and_confirm(pol):
     pol.confirm()
 
 
-# ---- baseline: v1 installed, booted and confirmed ----------------------------
-fresh = Flash(bytearray(b"\xff" * (BS * NBLK)))
-vfs.VfsLfs2.mkfs(fresh)
-base = bytes(fresh.d)
-fl, pol = up(base)
-pol.install(DATA[1])
-pol.boot(globals={"RESULT": []})
-pol.confirm()
-v1 = bytes(fl.d)
-report = {}
-
-
-MINCOUNTER = 1
-
-
-def run_all(name, image, action, allowed):
+def run_all(rep, name, image, action, allowed, mincounter):
+    """Cut the power at every block write of action(policy) on image; each
+    reboot after a cut must give one of the allowed outcomes and a counter
+    of at least mincounter. Returns the image after the complete action."""
     r = {"seen": {}, "bad": []}
 
     def after_cut(n, img):
@@ -162,48 +147,66 @@ def run_all(name, image, action, allowed):
         r["seen"][key] = r["seen"].get(key, 0) + 1
         if key not in allowed:
             r["bad"].append((n, key, st))
-        if "counter" in st and st["counter"] < MINCOUNTER:
+        if "counter" in st and st["counter"] < mincounter:
             r["bad"].append((n, "counter went down", st))
 
     r["cuts"], done = cut_every(image, action, after_cut)
     # N = every write: the action completed; the next boot sees its result
     ran, st, _ = reboot(done)
     r["final"] = "none" if "error" in st else "%s/%s/%s" % (ran, st.get("version"), st.get("state"))
-    report[name] = r
+    rep[name] = r
     return done
 
 
-# 1. install v2 over confirmed v1: the next boot runs v1, or v2 as a trial
-v2 = run_all("install", v1, lambda p: p.install(DATA[2]), ("[1]/1/confirmed", "[2]/2/trial"))
+def report(paths):
+    """paths: the bundles of versions 1, 2 and 3 (counters 1, 2, 3). Each
+    case as {"cuts", "seen": {outcome: count}, "bad", "final"}, an outcome
+    being "[versions booted]/version/state"."""
+    data = dict((v, load(p)) for v, p in enumerate(paths, 1))
 
-# 2. the boot that starts the v2 trial: v2 again (tries not yet recorded) or
-#    v1 (the reset came after the trial started: revert)
-v2booted = run_all("trial boot", v2, lambda p: p.boot(globals={"RESULT": []}),
-                   ("[1]/1/confirmed", "[2]/2/trial"))
-
-# 3. confirm(): afterwards v2 confirmed, or (cut before the record landed) the
-#    restart before confirm reverts to v1
-v2conf = run_all("confirm", v2booted, lambda p: p.confirm(), ("[1]/1/confirmed", "[2]/2/confirmed"))
-ran, st, _ = reboot(v2conf)
-report["after confirm"] = [ran, st]
-MINCOUNTER = 2
-
-# 3b. once v2 is confirmed (counter 2), cuts while installing v3 never lower it
-run_all("install over v2", v2conf, lambda p: p.install(DATA[3]), ("[2]/2/confirmed", "[3]/3/trial"))
-MINCOUNTER = 0
-
-# 4. a first install on an empty store: nothing, or v1 as a trial
-run_all("first install", base, lambda p: p.install(DATA[1]), ("none", "[1]/1/trial"))
-
-# 5. after a cut in the middle of an install the device still takes v3
-mid = []
-cut_every(v1, lambda p: p.install(DATA[2]), lambda n, img: mid.append(img) if n == 12 else None)
-ran, st, fl = reboot(mid[0])
-pol = P.Policy(ROOT, target="modxen,sim")
-if st.get("state") == "trial":
+    # ---- baseline: v1 installed, booted and confirmed
+    fresh = Flash(bytearray(b"\xff" * (BS * NBLK)))
+    vfs.VfsLfs2.mkfs(fresh)
+    base = bytes(fresh.d)
+    fl, pol = up(base)
+    pol.install(data[1])
+    pol.boot(globals={"RESULT": []})
     pol.confirm()
-forget()
-pol.install(DATA[3])
-ran, st, _ = reboot(bytes(fl.d))
-report["install after a cut"] = [ran, st]
-emit(report)
+    v1 = bytes(fl.d)
+    rep = {}
+
+    # 1. install v2 over confirmed v1: the next boot runs v1, or v2 as a trial
+    v2 = run_all(rep, "install", v1, lambda p: p.install(data[2]),
+                 ("[1]/1/confirmed", "[2]/2/trial"), 1)
+
+    # 2. the boot that starts the v2 trial: v2 again (tries not yet recorded) or
+    #    v1 (the reset came after the trial started: revert)
+    v2booted = run_all(rep, "trial boot", v2, lambda p: p.boot(globals={"RESULT": []}),
+                       ("[1]/1/confirmed", "[2]/2/trial"), 1)
+
+    # 3. confirm(): afterwards v2 confirmed, or (cut before the record landed) the
+    #    restart before confirm reverts to v1
+    v2conf = run_all(rep, "confirm", v2booted, lambda p: p.confirm(),
+                     ("[1]/1/confirmed", "[2]/2/confirmed"), 1)
+    ran, st, _ = reboot(v2conf)
+    rep["after confirm"] = [ran, st]
+
+    # 3b. once v2 is confirmed (counter 2), cuts while installing v3 never lower it
+    run_all(rep, "install over v2", v2conf, lambda p: p.install(data[3]),
+            ("[2]/2/confirmed", "[3]/3/trial"), 2)
+
+    # 4. a first install on an empty store: nothing, or v1 as a trial
+    run_all(rep, "first install", base, lambda p: p.install(data[1]), ("none", "[1]/1/trial"), 0)
+
+    # 5. after a cut in the middle of an install the device still takes v3
+    mid = []
+    cut_every(v1, lambda p: p.install(data[2]), lambda n, img: mid.append(img) if n == 12 else None)
+    ran, st, fl = reboot(mid[0])
+    pol = P.Policy(ROOT, target="modxen,sim")
+    if st.get("state") == "trial":
+        pol.confirm()
+    forget()
+    pol.install(data[3])
+    ran, st, _ = reboot(bytes(fl.d))
+    rep["install after a cut"] = [ran, st]
+    return rep
