@@ -20,3 +20,20 @@ def gzip_window(path, n, window_bits):
     except Exception as e:
         return [type(e).__name__, str(e)]
     return [got, binascii.hexlify(hashlib.sha256(buf).digest()).decode()]
+
+
+def arm64_plan(consts):
+    """A guest planned in a small heap: [DTB bytes, heap the import of
+    xen.domain.arm64 (with its fdt) and the constants took, heap the plan
+    holds, heap in use before]."""
+    from domlib import K        # the test's stand-in kernel: not the product's cost
+    gc.collect()
+    a = gc.mem_alloc()
+    from xen.domain import arm64
+    C = arm64.constants(consts)
+    gc.collect()
+    b = gc.mem_alloc()
+    P = arm64.build(C, K(0, mem_size=30 << 20), 256, 4, 'v3', (4, 17), cmdline='console=hvc0',
+                    initrd_size=4 << 20)
+    gc.collect()
+    return [len(P["dtb"]), b - a, gc.mem_alloc() - b, a]
