@@ -37,3 +37,17 @@ def arm64_plan(consts):
                     initrd_size=4 << 20)
     gc.collect()
     return [len(P["dtb"]), b - a, gc.mem_alloc() - b, a]
+
+
+def config_load(path):
+    """An xl.cfg file loaded in a small heap: [the guest's name, heap the
+    import of xen.domain.config took, heap the loaded config holds, heap in
+    use before]."""
+    gc.collect()
+    a = gc.mem_alloc()
+    from xen.domain import config
+    gc.collect()
+    b = gc.mem_alloc()
+    c = config.load(path)
+    gc.collect()
+    return [c['name'], b - a, gc.mem_alloc() - b, a]
