@@ -14,8 +14,6 @@ import pytest
 from mpfirmware import TESTS, mp, run
 from xenheaders import XEN
 
-ROOT = Path(__file__).resolve().parents[2]
-GUEST_XS = (ROOT / "tests" / "xenstore" / "mp" / "xsguest.py").read_text()
 MiB = 1 << 20
 
 
@@ -35,38 +33,6 @@ def images(tmp_path):
     r = tmp_path / "initrd"
     r.write_bytes(b"INITRD" * 5000)
     return {"kernel": str(k), "ramdisk": str(r), "dir": tmp_path}
-
-
-PRE = """
-import xen, _xen, errno, time
-from xen import xenstore
-import _xensim as sim
-def err(f, *a, **k):
-    try:
-        f(*a, **k)
-    except Exception as e:
-        return type(e).__name__ + ': ' + str(e)
-    return None
-def settle(n=3):
-    for _ in range(n):
-        time.sleep_ms(1)
-"""
-
-# A guest driving its own xenstore ring through the sim's guest-side API.
-GUEST = GUEST_XS + """
-class SimGuest(Guest):
-    def __init__(self, domid):
-        self.domid = domid
-        gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_PFN)
-        self.port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_EVTCHN)
-        # The view does not keep the GuestPage alive: hold it, or a
-        # collection unmaps the page under the view.
-        self.gpage = sim.guest_map(domid, gfn)
-        Guest.__init__(self, memoryview(self.gpage))
-    def kick(self):
-        sim.guest_notify(self.domid, self.port)
-        settle()
-"""
 
 
 def printed(target, *args):
