@@ -1,22 +1,18 @@
 # Arm64 guest layout, device tree and vcpu0 context (xen.domain.arm64).
 # Constants come from Xen's installed public headers; the DTB is checked with dtc/fdtget.
+# The firmware side is mp/arm64_cases.py (mp/heap_cases.py for the small heap).
 import subprocess
 
 import pytest
 
+from mpfirmware import mp
+
 MiB = 1 << 20
 
-PRE = """
-from xen.domain import arm64, fdt
-C = arm64.constants(%s)
-class K:
-    def __init__(self, text_offset=0, load=None, entry=None, mem_size=None):
-        self.text_offset = text_offset; self.load = load; self.entry = entry; self.mem_size = mem_size
-"""
 
-
-def pre(xen_consts):
-    return PRE % repr({k: v for k, v in xen_consts.items() if k in NAMES})
+def arm_consts(xen_consts):
+    """The Arm guest constants xen.domain.arm64 takes, from Xen's headers."""
+    return {k: v for k, v in xen_consts.items() if k in NAMES}
 
 
 NAMES = (
@@ -52,10 +48,12 @@ PARTIAL_DTS = """/dts-v1/;
 """
 
 
-def dtb_of(dmp, xen_consts, tmp_path, code, name="guest.dtb"):
+def dtb_of(xen_consts, tmp_path, kernel, mem, maxvcpus, gic, version, name="guest.dtb", **kw):
+    """arm64.build's plan for a kernel with those placement fields (its DTB
+    in a file, the plan's 'dtb' its length): (the DTB's path, the plan)."""
     out = tmp_path / name
-    r = dmp.j(pre(xen_consts) + code + "\nopen(%r, 'wb').write(P['dtb'])\nP['dtb'] = len(P['dtb'])\nR = P" % str(out))
-    return out, r
+    return out, mp("arm64_cases.plan", arm_consts(xen_consts), kernel, mem, maxvcpus, gic, version,
+                   str(out), **kw)
 
 
 def fdtget(path, node, prop, typ="x"):
@@ -75,16 +73,14 @@ def dtc_clean(path):
     return p.stdout
 
 
-def test_full_guest_tree(dmp, xen_consts, tmp_path):
+def test_full_guest_tree(xen_consts, tmp_path):
     src = tmp_path / "partial.dts"
     src.write_text(PARTIAL_DTS)
     part = tmp_path / "partial.dtb"
     subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(part), str(src)], check=True)
-    out, p = dtb_of(dmp, xen_consts, tmp_path,
-                    "part = fdt.parse(open(%r, 'rb').read())\n"
-                    "P = arm64.build(C, K(0, mem_size=20 << 20), 128, 2, 'v3', (4, 17),"
-                    " cmdline='console=hvc0 rdinit=/init', initrd_size=3 << 20, tee='optee',"
-                    " partial=part, clock_frequency=62500000)" % str(part))
+    out, p = dtb_of(xen_consts, tmp_path, {"text_offset": 0, "mem_size": 20 * MiB}, 128, 2, "v3",
+                    (4, 17), cmdline="console=hvc0 rdinit=/init", initrd_size=3 * MiB, tee="optee",
+                    partial=str(part), clock_frequency=62500000)
     dts = dtc_clean(out)
     base = xen_consts["GUEST_RAM0_BASE"]
     # placement: kernel at RAM base, initrd at RAM base + 128 MiB would not fit
@@ -138,9 +134,9 @@ def test_full_guest_tree(dmp, xen_consts, tmp_path):
     assert fdtget(out, "/aliases", "ethernet0", "s") == eth
 
 
-def test_gicv2_and_many_cpus(dmp, xen_consts, tmp_path):
-    out, p = dtb_of(dmp, xen_consts, tmp_path,
-                    "P = arm64.build(C, K(0x80000, mem_size=30 << 20), 1024, 20, 'v2', (4, 19))")
+def test_gicv2_and_many_cpus(xen_consts, tmp_path):
+    out, p = dtb_of(xen_consts, tmp_path, {"text_offset": 0x80000, "mem_size": 30 * MiB}, 1024, 20,
+                    "v2", (4, 19))
     dtc_clean(out)
     base = xen_consts["GUEST_RAM0_BASE"]
     assert p["kernel_addr"] == base + 0x80000
@@ -167,11 +163,8 @@ def test_gicv2_and_many_cpus(dmp, xen_consts, tmp_path):
     assert r.returncode != 0
 
 
-def test_banks_and_regions(dmp, xen_consts):
-    r = dmp.j(pre(xen_consts) +
-              "R = [arm64.ram_banks(4096 << 20, C), arm64.ext_regions(arm64.ram_banks(4096 << 20, C), C),"
-              " arm64.ram_banks(3072 << 20, C), arm64.ext_regions(arm64.ram_banks(3072 << 20, C), C),"
-              " arm64.paging_pool_bytes(2, 131072), arm64.mpidr(0), arm64.mpidr(33)]")
+def test_banks_and_regions(xen_consts):
+    r = mp("arm64_cases.banks_and_regions", arm_consts(xen_consts))
     r0b, r0s = xen_consts["GUEST_RAM0_BASE"], xen_consts["GUEST_RAM0_SIZE"]
     r1b, r1s = xen_consts["GUEST_RAM1_BASE"], xen_consts["GUEST_RAM1_SIZE"]
     assert r[0] == [[r0b, r0s], [r1b, 4096 * MiB - r0s]]
@@ -182,37 +175,40 @@ def test_banks_and_regions(dmp, xen_consts):
     assert r[5] == 0 and r[6] == 0x201
 
 
-@pytest.mark.parametrize("code,needle", [
-    ("arm64.ram_banks(3 << 20, C)", "positive multiple of 2 MiB"),
-    ("arm64.ram_banks(0, C)", "positive multiple of 2 MiB"),
-    ("arm64.ram_banks((C['GUEST_RAM0_SIZE'] + C['GUEST_RAM1_SIZE']) + (2 << 20), C)", "exceeds the guest banks"),
-    ("arm64.build(C, K(0, mem_size=200 << 20), 128, 1, 'v3', (4, 17))", "does not fit guest RAM (128 MiB)"),
-    ("arm64.build(C, K(0, mem_size=120 << 20), 128, 1, 'v3', (4, 17), initrd_size=20 << 20)",
+def kernel(text_offset=0, **kw):
+    """A kernel's placement fields, as arm64.build reads them (mp/domlib.K)."""
+    return dict(kw, text_offset=text_offset)
+
+
+V417 = (4, 17)
+
+
+@pytest.mark.parametrize("case,args,needle", [
+    ("banks_error", [3 * MiB], "positive multiple of 2 MiB"),
+    ("banks_error", [0], "positive multiple of 2 MiB"),
+    ("banks_beyond_error", [2 * MiB], "exceeds the guest banks"),
+    ("build_error", [kernel(mem_size=200 * MiB), 128, 1, "v3", V417, {}], "does not fit guest RAM (128 MiB)"),
+    ("build_error", [kernel(mem_size=120 * MiB), 128, 1, "v3", V417, {"initrd_size": 20 * MiB}],
      "kernel, initrd (20971520 bytes) and DTB do not fit in 128 MiB"),
-    ("arm64.build(C, K(load=0x10000000, entry=0x10000000), 128, 1, 'v3', (4, 17))", "outside guest RAM"),
-    ("arm64.build(C, K(load=0x40000000, entry=0x50000000, mem_size=1 << 20), 128, 1, 'v3', (4, 17))",
+    ("build_error", [kernel(load=0x10000000, entry=0x10000000), 128, 1, "v3", V417, {}], "outside guest RAM"),
+    ("build_error", [kernel(load=0x40000000, entry=0x50000000, mem_size=MiB), 128, 1, "v3", V417, {}],
      "kernel entry 0x50000000 outside the loaded kernel"),
-    ("arm64.build(C, K(0), 128, 1, 'native', (4, 17))", "gic must be 'v2' or 'v3'"),
-    ("arm64.build(C, K(0), 128, 129, 'v2', (4, 17))", "maxvcpus 129 out of range"),
-    ("arm64.build(C, K(0), 128, 1, 'v2', (4, 17), tee='ffa')", "unsupported tee 'ffa'"),
-    ("arm64.place([(0x40000000, 64 << 20)], 0x40000000, 1 << 20, 0, 3 << 20)", "exceeds Linux's 2 MiB limit"),
-])
-def test_layout_errors(dmp, xen_consts, code, needle):
-    name, msg = dmp.exc(pre(xen_consts) + code)
+    ("build_error", [kernel(), 128, 1, "native", V417, {}], "gic must be 'v2' or 'v3'"),
+    ("build_error", [kernel(), 128, 129, "v2", V417, {}], "maxvcpus 129 out of range"),
+    ("build_error", [kernel(), 128, 1, "v2", V417, {"tee": "ffa"}], "unsupported tee 'ffa'"),
+    ("place_error", [[(0x40000000, 64 * MiB)], 0x40000000, MiB, 0, 3 * MiB], "exceeds Linux's 2 MiB limit"),
+], ids=["banks-3MiB", "banks-0", "banks-beyond", "kernel-too-big", "initrd-too-big", "load-outside-ram",
+        "entry-outside-kernel", "gic-native", "maxvcpus-129", "tee-ffa", "dtb-over-2MiB"])
+def test_layout_errors(xen_consts, case, args, needle):
+    consts = [] if case == "place_error" else [arm_consts(xen_consts)]
+    name, msg, _ = mp("arm64_cases." + case, *(consts + args))
     assert name == "LayoutError", msg
     assert needle in msg, msg
 
 
-def test_placement_rules(dmp, xen_consts):
-    r = dmp.j(pre(xen_consts) + """
-B = 0x40000000
-R = [
-  arm64.place([(B, 512 << 20)], B, 40 << 20, 10 << 20, 5000),       # base + 128 MiB
-  arm64.place([(B, 160 << 20)], B, 140 << 20, 1 << 20, 100),        # top of RAM
-  arm64.place([(B, 64 << 20)], B + (48 << 20), 16 << 20, 1 << 20, 100),  # below the kernel
-  arm64.place([(B, 512 << 20)], B, None, 0, 100),                   # unknown kernel size
-]""")
+def test_placement_rules():
     B = 0x40000000
+    r = mp("arm64_cases.placements", B)
     assert r[0] == {"kernel_addr": B, "kernel_room": 40 * MiB, "initrd_addr": B + 128 * MiB,
                     "dtb_addr": B + 128 * MiB + 10 * MiB}
     assert r[1]["initrd_addr"] == B + 160 * MiB - MiB - 4096 and r[1]["dtb_addr"] == B + 160 * MiB - 4096
@@ -228,7 +224,7 @@ R = [
         assert B <= d[0] and d[1] <= B + size * MiB
 
 
-def test_partial_tree_errors(dmp, xen_consts, tmp_path):
+def test_partial_tree_errors(xen_consts, tmp_path):
     bad_cells = PARTIAL_DTS.replace("#size-cells = <2>;\n    passthrough", "#size-cells = <1>;\n    passthrough")
     no_pt = "/dts-v1/;\n/ { aliases { x = \"/y\"; }; };\n"
     clash = PARTIAL_DTS.replace("xen,force-assign-without-iommu;", "phandle = <65000>;")
@@ -239,35 +235,35 @@ def test_partial_tree_errors(dmp, xen_consts, tmp_path):
         src.write_text(text)
         dtb = tmp_path / "p.dtb"
         subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), str(src)], check=True)
-        name, msg = dmp.exc(pre(xen_consts) + "part = fdt.parse(open(%r, 'rb').read())\n"
-                            "arm64.build(C, K(0), 128, 1, 'v3', (4, 17), partial=part)" % str(dtb))
+        name, msg, _ = mp("arm64_cases.partial_tree_error", arm_consts(xen_consts), str(dtb))
         assert name in ("LayoutError", "FdtError") and needle in msg, msg
 
 
-def test_xen_module_constants_match_headers(dmp, xen_consts):
-    r = dmp.j("try:\n import _xen\n R = {n: getattr(_xen, n) for n in %r if hasattr(_xen, n)}\n"
-              "except ImportError:\n R = None" % (NAMES,))
+def test_xen_module_constants_match_headers(xen_consts):
+    r = mp("arm64_cases.xen_constants", NAMES)
     assert r is not None, "firmware without _xen"
     assert r, "no Arm guest constants exported by _xen"
     for n, v in r.items():
         assert v == xen_consts[n], n
 
 
-def test_xen_module_exports_all_names(dmp):
-    r = dmp.j("try:\n import _xen\n R = [n for n in %r if not hasattr(_xen, n)]\nexcept ImportError:\n R = None"
-              % (NAMES,))
+def test_xen_module_exports_all_names():
+    r = mp("arm64_cases.xen_missing", NAMES)
     assert r is not None, "firmware without _xen"
     assert r == [], "arm64 needs these from _xen"
     # and then arm64.constants() works with no override at all
-    assert dmp.j("from xen.domain import arm64\nR = arm64.constants()['GUEST_PHANDLE_GIC']") == 65000
+    assert mp("arm64_cases.default_constant", "GUEST_PHANDLE_GIC") == 65000
 
 
-def test_heap(dmp, xen_consts):
-    code = ("import gc\ngc.collect()\na = gc.mem_alloc()\n" + pre(xen_consts) +
-            "gc.collect()\nb = gc.mem_alloc()\n"
-            "P = arm64.build(C, K(0, mem_size=30 << 20), 256, 4, 'v3', (4, 17), cmdline='console=hvc0',"
-            " initrd_size=4 << 20)\ngc.collect()\nprint(len(P['dtb']), b - a, gc.mem_alloc() - b)")
-    n, mod, used = dmp.run(code, heap=20 * 1024, frozen=True).split()
-    assert int(n) > 1000
-    assert int(mod) < 6 * 1024, mod
-    assert int(used) < int(n) + 2048, used
+# what mp()'s runner, its arguments and mp/heap_cases.py take of a small heap
+# before the scenario starts (an in-line snippet took about 1.5 KiB)
+RUNNER_HEAP = 5 * 1024
+
+
+def test_heap(xen_consts):
+    n, mod, used, before = mp("heap_cases.arm64_plan", arm_consts(xen_consts),
+                              heap=20 * 1024 + RUNNER_HEAP)
+    assert before < RUNNER_HEAP + 2048, before   # the plan had 20 KiB less 2 KiB at most
+    assert n > 1000
+    assert mod < 6 * 1024, mod
+    assert used < n + 2048, used

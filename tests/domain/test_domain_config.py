@@ -1,7 +1,8 @@
-# xl.cfg parser and validator (xen.domain.config) on the firmware.
-import json
-
+# xl.cfg parser and validator (xen.domain.config) on the firmware; its side
+# is mp/config_cases.py (mp/heap_cases.py for the small heap).
 import pytest
+
+from mpfirmware import mp
 
 # Configurations written in the style of the examples in Xen's xl.cfg(5),
 # xl-disk-configuration(5) and xl-network-configuration(5) documents.
@@ -48,14 +49,14 @@ depends_on = ["netbe"]
 """
 
 
-def load_text(dmp, text, tmp_path, name="guest.cfg"):
+def load_text(text, tmp_path, name="guest.cfg"):
     p = tmp_path / name
     p.write_text(text)
-    return dmp.j("from xen.domain import config\nR = config.load(%r)" % str(p))
+    return mp("config_cases.load", str(p))
 
 
-def test_full_example(dmp, tmp_path):
-    c = load_text(dmp, GUEST_CFG, tmp_path)
+def test_full_example(tmp_path):
+    c = load_text(GUEST_CFG, tmp_path)
     assert c["name"] == "web-1"
     assert (c["memory"], c["maxmem"], c["vcpus"], c["maxvcpus"]) == (256, 512, 2, 4)
     assert c["cmdline"] == "root=/dev/xvda1 ro console=hvc0 rdinit=/sbin/init"
@@ -75,8 +76,8 @@ def test_full_example(dmp, tmp_path):
     assert c["gic_version"] == "v3" and c["tee"] == "optee"
 
 
-def test_passthrough_example(dmp, tmp_path):
-    c = load_text(dmp, PASSTHROUGH_CFG, tmp_path)
+def test_passthrough_example(tmp_path):
+    c = load_text(PASSTHROUGH_CFG, tmp_path)
     assert c["dtdev"] == ["/soc/ethernet@ff0e0000"]
     assert c["irqs"] == [63, 64]
     assert c["iomem"] == [{"start": 0xFF0E0, "number": 1, "gfn": 0xFF0E0},
@@ -90,24 +91,16 @@ def test_passthrough_example(dmp, tmp_path):
     assert c["on_poweroff"] == "destroy" and c["cmdline"] == ""
 
 
-def test_dict_same_as_file(dmp, tmp_path):
+def test_dict_same_as_file(tmp_path):
     p = tmp_path / "g.cfg"
     p.write_text(PASSTHROUGH_CFG)
-    r = dmp.j(
-        "from xen.domain import config\n"
-        "raw, lines = config.parse(open(%r).read())\n"
-        "a = config.load(%r)\n"
-        "b = config.validate(dict(raw))\n"
-        "R = [a == b, raw, lines['irqs']]" % (str(p), str(p)))
+    r = mp("config_cases.file_and_dict", str(p))
     assert r[0] is True
     assert r[1]["irqs"] == [63, 64]
     assert r[2] == 7  # the text starts with an empty line
 
 
-def test_syntax_details(dmp):
-    r = dmp.j(r"""
-from xen.domain import config
-t = '''a = "x\\ty\\"z\\x41\\101" # c
+SYNTAX = r'''a = "x\ty\"z\x41\101" # c
 b='single "quoted"'
 c = [1,
   0x10,
@@ -122,8 +115,10 @@ g += "cd"
 h=7
 h=8
 '''
-R = config.parse(t)""")
-    v, lines = r
+
+
+def test_syntax_details():
+    v, lines = mp("config_cases.parse", SYNTAX)
     assert v["a"] == 'x\ty"zAA'
     assert v["b"] == 'single "quoted"'
     assert v["c"] == [1, 16, 15, "four"]
@@ -187,87 +182,73 @@ R = config.parse(t)""")
     ('name = "a"\nmemory = %s\n' % ("7" * 100), 2, "memory: bad number '7777777777777777777777777777777777777777'..."),
     ('name = "a"\nvif = [ "bridge=b",\n  @ ]\n', 3, "vif: unexpected character '@'"),
 ])
-def test_file_errors(dmp, tmp_path, text, line, needle):
+def test_file_errors(tmp_path, text, line, needle):
     p = tmp_path / "bad.cfg"
     if "kernel" not in text:
         text = text + 'kernel = "Image"\n'
     p.write_text(text)
-    name, msg = dmp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    name, msg, _ = mp("config_cases.load_error", str(p))
     assert name == "ConfigError"
     assert msg.startswith(str(p) + ":" + str(line) + ": "), msg
     assert needle in msg, msg
 
 
-def test_not_utf8(dmp, tmp_path):
+def test_not_utf8(tmp_path):
     # bytes that are not UTF-8 name the line and the setting; in a comment they are ignored
     p = tmp_path / "bytes.cfg"
     p.write_bytes(b'name = "a"  # caf\xe9\nkernel = "Image"\nextra = "caf\xe9"\n')
-    r = dmp.j("from xen.domain import config\ntry:\n config.load(%r)\n R = None\n"
-              "except config.ConfigError as e:\n R = [str(e), e.key, e.line, e.fname]" % str(p))
+    r = mp("config_cases.error_fields", str(p))
     assert r == [str(p) + ':3: extra: not UTF-8 text', "extra", 3, str(p)]
 
 
-def test_error_without_a_setting_says_so(dmp, tmp_path):
+def test_error_without_a_setting_says_so(tmp_path):
     p = tmp_path / "e.cfg"
     p.write_text('name = "a"\n\n@ = 1\n')
-    r = dmp.j("from xen.domain import config\ntry:\n config.load(%r)\n R = None\n"
-              "except config.ConfigError as e:\n R = [str(e), e.key, e.line]" % str(p))
-    assert r == [str(p) + ":3: unexpected character '@' (where a setting name should start)", None, 3]
+    r = mp("config_cases.error_fields", str(p))
+    assert r == [str(p) + ":3: unexpected character '@' (where a setting name should start)", None, 3, str(p)]
 
 
-def test_dom0_is_always_running(dmp):
-    r = dmp.j("from xen.domain import config\n"
-              "R = config.validate({'name': 'g', 'kernel': 'k', 'depends_on': ['Domain-0', 'drv'],"
-              " 'disk': ['/a,xvda,w,backend=Domain-0']})['depends_on']")
+def test_dom0_is_always_running():
+    r = mp("config_cases.validate", {"name": "g", "kernel": "k", "depends_on": ["Domain-0", "drv"],
+                                     "disk": ["/a,xvda,w,backend=Domain-0"]})["depends_on"]
     assert r == ["drv"]
 
 
-def test_missing_required(dmp, tmp_path):
+def test_missing_required(tmp_path):
     p = tmp_path / "nokernel.cfg"
     p.write_text('name = "a"\n')
-    name, msg = dmp.exc("from xen.domain import config\nconfig.load(%r)" % str(p))
+    name, msg, _ = mp("config_cases.load_error", str(p))
     assert name == "ConfigError" and msg == str(p) + ": kernel: required setting missing"
-    name, msg = dmp.exc("from xen.domain import config\nconfig.validate({'kernel': 'x'})")
+    name, msg, _ = mp("config_cases.validate_error", {"kernel": "x"})
     assert msg == "name: required setting missing"
-    name, msg = dmp.exc("from xen.domain import config\nconfig.load('/nonexistent/x.cfg')")
+    name, msg, _ = mp("config_cases.load_error", "/nonexistent/x.cfg")
     assert name == "ConfigError" and "/nonexistent/x.cfg" in msg and "cannot read" in msg
 
 
-def test_error_is_valueerror_with_key_and_line(dmp, tmp_path):
+def test_error_is_valueerror_with_key_and_line(tmp_path):
     p = tmp_path / "e.cfg"
     p.write_text('name = "a"\nkernel = "k"\n\n\nvcpus = "two"\n')
-    r = dmp.j(
-        "from xen.domain import config\n"
-        "try:\n config.load(%r)\n R = None\n"
-        "except ValueError as e:\n R = [e.key, e.line, isinstance(e, config.ConfigError)]" % str(p))
+    r = mp("config_cases.as_value_error", str(p))
     assert r == ["vcpus", 5, True]
 
 
-def test_dict_errors(dmp):
-    base = "{'name': 'g', 'kernel': 'Image', %s}"
+def test_dict_errors():
     cases = [
-        ("'memory': 1.5", "memory: wrong type float (expected number)"),
-        ("'memory': 0", "memory: 0 out of range 1..1048576"),
-        ("'bogus': 1", "bogus: unknown setting"),
-        ("'kernel': 5", "kernel: wrong type number (expected path)"),
-        ("'gic_version': 'v4'", "gic_version: 'v4' is not one of native, v2, v3"),
-        ("'seclabel': -1", "seclabel: ssidref out of range"),
+        ({"memory": 1.5}, "memory: wrong type float (expected number)"),
+        ({"memory": 0}, "memory: 0 out of range 1..1048576"),
+        ({"bogus": 1}, "bogus: unknown setting"),
+        ({"kernel": 5}, "kernel: wrong type number (expected path)"),
+        ({"gic_version": "v4"}, "gic_version: 'v4' is not one of native, v2, v3"),
+        ({"seclabel": -1}, "seclabel: ssidref out of range"),
     ]
     for extra, needle in cases:
-        name, msg = dmp.exc("from xen.domain import config\nconfig.validate(%s)" % (base % extra))
+        name, msg, _ = mp("config_cases.validate_error", dict({"name": "g", "kernel": "Image"}, **extra))
         assert name == "ConfigError", msg
         assert msg == needle, msg
 
 
-def test_dict_accepts_python_values(dmp):
-    r = dmp.j(
-        "import io\nfrom xen.domain import config\n"
-        "k = io.BytesIO(b'x')\n"
-        "c = config.validate({'name': 'g', 'kernel': k, 'seclabel': 12, 'irqs': (40,),"
-        " 'vif': [{'bridge': 'br0', 'backend': 'drv'}], 'disk': '/img,xvda,r',"
-        " 'iomem': [{'start': 0x10, 'number': 2}]})\n"
-        "R = [c['kernel'] is k, c['seclabel'], c['irqs'], c['vif'], c['disk'][0]['access'],"
-        " c['iomem'], c['depends_on']]")
+def test_dict_accepts_python_values():
+    r = mp("config_cases.python_values")
     assert r == [True, 12, [40], [{"bridge": "br0", "backend": "drv"}], "ro",
                  [{"start": 16, "number": 2, "gfn": 16}], ["drv"]]
 
@@ -283,14 +264,14 @@ def test_dict_accepts_python_values(dmp):
     ("/dev/sdc,xvdg", {"vdev": "xvdg", "access": "rw", "devtype": "disk"}),
     ("/dev/sdd,xvdi,w,discard", {"discard": True}),
 ])
-def test_disk_specs(dmp, spec, want):
-    r = dmp.j("from xen.domain import config\nR = config.validate({'name':'g','kernel':'k','disk':[%r]})['disk'][0]" % spec)
+def test_disk_specs(spec, want):
+    r = mp("config_cases.validate", {"name": "g", "kernel": "k", "disk": [spec]})["disk"][0]
     for k, v in want.items():
         assert r[k] == v, (k, r)
 
 
-def test_table_is_the_single_source(dmp):
-    r = dmp.j("from xen.domain import config\nR = [[n, d] for n, d, _ in config.doc()]")
+def test_table_is_the_single_source():
+    r = mp("config_cases.doc_table")
     names = [n for n, _ in r]
     for k in ("name", "memory", "maxmem", "vcpus", "maxvcpus", "kernel", "ramdisk", "extra", "cmdline",
               "device_tree", "dtdev", "irqs", "iomem", "seclabel", "init_seclabel", "gic_version", "tee",
@@ -299,19 +280,22 @@ def test_table_is_the_single_source(dmp):
         assert k in names
     assert len(names) == len(set(names))
     # every table key is accepted by validate and comes back out
-    out = dmp.j("from xen.domain import config\nR = sorted(config.validate({'name':'g','kernel':'k'}))")
+    out = sorted(mp("config_cases.validate", {"name": "g", "kernel": "k"}))
     assert set(names) <= set(out)
 
 
-def test_small_heap(dmp, tmp_path):
+# what mp()'s runner, its arguments and mp/heap_cases.py take of a small heap
+# before the scenario starts (an in-line snippet took about 1.5 KiB)
+RUNNER_HEAP = 5 * 1024
+
+
+def test_small_heap(tmp_path):
     # With the package frozen (as on a board) importing and loading a full config
     # must fit a 20 KiB heap (unix-port baseline included); the module costs little RAM.
     p = tmp_path / "g.cfg"
     p.write_text(GUEST_CFG)
-    code = ("import gc\ngc.collect()\na = gc.mem_alloc()\nfrom xen.domain import config\n"
-            "gc.collect()\nb = gc.mem_alloc()\nc = config.load(%r)\ngc.collect()\n"
-            "print(c['name'], b - a, gc.mem_alloc() - b)" % str(p))
-    name, mod, cfg = dmp.run(code, heap=20 * 1024, frozen=True).split()
+    name, mod, cfg, before = mp("heap_cases.config_load", str(p), heap=20 * 1024 + RUNNER_HEAP)
+    assert before < RUNNER_HEAP + 2048, before   # the config had 20 KiB less 2 KiB at most
     assert name == "web-1"
     assert int(mod) < 4096, mod
     assert int(cfg) < 4096, cfg

@@ -18,16 +18,18 @@ label without XSM or a backend domain that does not exist), and counted.
 The mutations are drawn from a fixed seed, so a failure is reproducible;
 MODXEN_MUTATION_SEED=<n> explores another set. A device_tree that cannot be
 read or parsed is an ImageError naming the file (test_device_tree_errors_name_the_file);
-it is left out of the mutations, whose files have none to name."""
+it is left out of the mutations, whose files have none to name. The firmware
+side is mp/config_mutants.py."""
 import json
 import os
 import random
 import re
 import struct
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from mpfirmware import MicroPythonError, mp
 
 HERE = Path(__file__).resolve().parent
 BASES = sorted((HERE / "xlcfg").glob("*.cfg"))
@@ -205,38 +207,6 @@ def mutants():
 
 # ---------------------------------------------------------------- the run
 
-RUN = r"""
-import xen, _xen, json
-from xen import xenstore, xl
-from xen.domain import config
-xen.start()
-def domids():
-    return sorted(i['domid'] for i in _xen.domain_list())
-def ls(p):
-    return sorted(xenstore.ls(p)) if xenstore.exists(p) else []
-def store():
-    # dom0's own node stays; a guest's home, its /vm and /libxl entries and the
-    # backend nodes dom0 served for it must go
-    return ([x for x in ls('/local/domain') if x != '0'], ls('/vm'), ls('/libxl'),
-            ls('/local/domain/0/backend/vif'), ls('/local/domain/0/backend/vbd'))
-base = domids(), store(), [d.name for d in xen.domains()]
-for fn in FILES:
-    print('@@' + json.dumps(['start', fn]))
-    try:
-        d = xen.domain_create(fn)
-    except config.ConfigError as e:
-        r = ['ConfigError', str(e), e.key, e.line, getattr(e, 'fname', None)]
-    except Exception as e:
-        r = [type(e).__name__, str(e), getattr(e, 'step', None), getattr(e, 'name', None),
-             type(e.cause).__name__ if hasattr(e, 'cause') else None]
-    else:
-        r = ['created', d.name]
-        d.destroy()
-    now = domids(), store(), [d.name for d in xen.domains()]
-    print('@@' + json.dumps(['done', fn, r, now == base, repr(now) if now != base else None]))
-print('@@' + json.dumps(['end']))
-"""
-
 # Refusals that depend on more than the file's text, with what their message must say.
 WORLD = {
     "ImageError": None,    # the image file: its message starts with the image's name
@@ -290,22 +260,13 @@ def outcomes(tmp_path_factory):
         files[base.name] = (base.read_bytes(), "unmutated")
         (d / base.name).write_bytes(base.read_bytes())
     names = [b.name for b in BASES] + [f for f in files if f not in {b.name for b in BASES}]
-    code = "FILES = %r\n" % names + RUN
-    fw = os.environ.get("MODXEN_FIRMWARE") or str(HERE.parents[1] / "build" / "host" / "micropython")
-    if not os.path.exists(fw):
-        pytest.fail("no firmware: run `make host` first")
-    env = {k: v for k, v in os.environ.items() if k != "MICROPYPATH"}
-    p = subprocess.run([fw, "-X", "heapsize=32M", "-c", code], capture_output=True, timeout=300,
-                       cwd=str(d), env=env)
-    out = p.stdout.decode(errors="replace")
-    events = [json.loads(l[2:]) for l in out.split("\n") if l.startswith("@@")]
-    done = {e[1]: e[2:] for e in events if e[0] == "done"}
-    started = [e[1] for e in events if e[0] == "start"]
-    if p.returncode != 0 or not events or events[-1] != ["end"]:
+    try:
+        done = mp("config_mutants.create_each", names, heap="32M", timeout=300, cwd=d)
+    except MicroPythonError as e:
+        started = [json.loads(l[len("@@start "):]) for l in str(e).splitlines() if l.startswith("@@start ")]
         last = started[-1] if started else None
-        pytest.fail("the firmware died (exit %d) on %s (%s):\n%s\n%s" % (
-            p.returncode, last, files.get(last, (None, "?"))[1], out[-2000:],
-            p.stderr.decode(errors="replace")[-2000:]), pytrace=False)
+        pytest.fail("the firmware died on %s (%s):\n%s" % (
+            last, files.get(last, (None, "?"))[1], str(e)[-4000:]), pytrace=False)
     return files, done, names
 
 
@@ -343,11 +304,7 @@ def test_device_tree_errors_name_the_file(tmp_path):
     for n, dt in enumerate(["nowhere.dtb", "Image"]):
         fn = "dt%d.cfg" % n
         (tmp_path / fn).write_text('name = "g"\nkernel = "Image"\ndevice_tree = "%s"\n' % dt)
-        code = RUN.replace("for fn in FILES:", "for fn in %r:" % [fn])
-        fw = os.environ.get("MODXEN_FIRMWARE") or str(HERE.parents[1] / "build" / "host" / "micropython")
-        p = subprocess.run([fw, "-c", code], capture_output=True, cwd=str(tmp_path), timeout=60,
-                           env={k: v for k, v in os.environ.items() if k != "MICROPYPATH"})
-        r = [json.loads(l[2:]) for l in p.stdout.decode().split("\n") if l.startswith("@@[\"done")][0][2]
+        r = mp("config_mutants.create_each", [fn], cwd=tmp_path)[fn][0]
         if not (r[0] in ("ConfigError", "ImageError") and dt in r[1]):
             bad.append((dt, r))
     assert not bad, bad

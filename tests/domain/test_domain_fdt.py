@@ -1,35 +1,11 @@
 # DTB writer and reader (xen.domain.fdt), checked with Debian's dtc and fdtget.
+# The firmware side is mp/fdt_cases.py.
+import struct
 import subprocess
 
 import pytest
 
-WRITE = r"""
-from xen.domain import fdt
-w = fdt.Writer(reserve=[(0x48000000, 0x100000)])
-w.begin('')
-w.u32('#address-cells', 2)
-w.u32('#size-cells', 2)
-w.string('compatible', 'acme,board', 'acme,soc')
-w.string('model', 'test board')
-w.begin('intc@8000000')
-ph = w.phandle()
-w.empty('interrupt-controller')
-w.cells('reg', [(0x8000000, 0x10000), (0x80a0000, 0xf60000)])
-w.end()
-w.begin('chosen')
-w.u64('linux,initrd-start', 0x123456789a)
-w.prop('bootargs', 'console=hvc0 quiet')
-w.end()
-w.begin('dev@1')
-w.prop('interrupt-parent', ph)
-w.prop('interrupts', [0, 5, 4])
-w.prop('blob', b'\x01\x02\x03')
-w.prop('flag', True)
-w.prop('names', ['a', 'bc'])
-w.end()
-w.end()
-open(%r, 'wb').write(w.finish())
-"""
+from mpfirmware import mp
 
 
 def dtc_dts(path):
@@ -45,9 +21,9 @@ def fdtget(path, node, prop, typ=None):
     return p.stdout.strip()
 
 
-def test_writer_checked_by_dtc(dmp, tmp_path):
+def test_writer_checked_by_dtc(tmp_path):
     out = tmp_path / "w.dtb"
-    dmp.run(WRITE % str(out))
+    mp("fdt_cases.write_sample", str(out))
     dts = dtc_dts(out)
     assert "/memreserve/\t0x0000000048000000 0x0000000000100000;" in dts
     assert 'compatible = "acme,board\\0acme,soc";' in dts
@@ -68,7 +44,7 @@ def test_writer_checked_by_dtc(dmp, tmp_path):
         assert "// last_comp_version:\t16" in p.stdout
 
 
-def test_reader_reads_dtc_output(dmp, tmp_path):
+def test_reader_reads_dtc_output(tmp_path):
     src = tmp_path / "in.dts"
     src.write_text("""/dts-v1/;
 /memreserve/ 0x10000000 0x4000;
@@ -98,16 +74,7 @@ def test_reader_reads_dtc_output(dmp, tmp_path):
 """)
     dtb = tmp_path / "in.dtb"
     subprocess.run(["dtc", "-q", "-I", "dts", "-O", "dtb", "-o", str(dtb), str(src)], check=True)
-    r = dmp.j(
-        "from xen.domain import fdt\n"
-        "t = fdt.parse(open(%r, 'rb').read())\n"
-        "e = t.find('/passthrough/ethernet@ff0e0000')\n"
-        "c = t.find('passthrough/clock')\n"
-        "R = [t.reserved, [n.name for n in t.find('/passthrough').children], e.strings('compatible'),"
-        " [e.u32('reg', i) for i in range(4)], e.u32('interrupt-parent'), e.u32('clocks') == c.u32('phandle'),"
-        " c.u32('clock-frequency'), t.find('/aliases').strings('ethernet0'), t.find('/nothing'),"
-        " e.prop('ranges'), t.find('/passthrough').prop('ranges'), fdt.header(open(%r, 'rb').read())['version']]"
-        % (str(dtb), str(dtb)))
+    r = mp("fdt_cases.read_dtc_output", str(dtb))
     assert r[0] == [[0x10000000, 0x4000]]
     assert r[1] == ["ethernet@ff0e0000", "clock"]
     assert r[2] == ["cdns,zynqmp-gem", "cdns,gem"]
@@ -115,83 +82,68 @@ def test_reader_reads_dtc_output(dmp, tmp_path):
     assert r[4] == 65000 and r[5] is True and r[6] == 125000000
     assert r[7] == ["/passthrough/ethernet@ff0e0000"]
     assert r[8] is None and r[9] is None
-    assert r[10] == ""  # empty property: present, zero length
+    assert r[10] == b""  # empty property: present, zero length
     assert r[11] == 17
     # copy the whole tree through the writer: dtc must see the same tree
     out = tmp_path / "copy.dtb"
-    dmp.run(
-        "from xen.domain import fdt\n"
-        "t = fdt.parse(open(%r, 'rb').read())\n"
-        "w = fdt.Writer(reserve=t.reserved)\n"
-        "w.node(t)\n"
-        "open(%r, 'wb').write(w.finish())" % (str(dtb), str(out)))
+    mp("fdt_cases.copy", str(dtb), str(out))
     assert dtc_dts(out) == dtc_dts(dtb)
 
 
-def test_roundtrip_writer_reader(dmp, tmp_path):
+def test_roundtrip_writer_reader(tmp_path):
     out = tmp_path / "w.dtb"
-    dmp.run(WRITE % str(out))
-    r = dmp.j(
-        "from xen.domain import fdt\n"
-        "t = fdt.parse(open(%r, 'rb').read())\n"
-        "R = [t.strings('compatible'), t.find('/chosen').strings('bootargs'), t.find('/dev@1').prop('blob') == b'\\x01\\x02\\x03',"
-        " t.find('/dev').name, t.find('/intc').u32('reg', 3), t.reserved]" % str(out))
+    mp("fdt_cases.write_sample", str(out))
+    r = mp("fdt_cases.read_sample", str(out))
     assert r == [["acme,board", "acme,soc"], ["console=hvc0 quiet"], True, "dev@1", 0x10000,
                  [[0x48000000, 0x100000]]]
 
 
-@pytest.mark.parametrize("code,needle", [
-    ("w.begin('x')", "the root node must be named ''"),
-    ("w.begin('')\nw.begin('a b')", "bad character ' ' in node name 'a b'"),
-    ("w.begin('')\nw.begin('')", "empty node name"),
-    ("w.u32('x', 1)", "property 'x' outside a node"),
-    ("w.begin('')\nw.u32('x', 1 << 32)", "x: 4294967296 does not fit a u32 cell"),
-    ("w.begin('')\nw.u32('x', -1)", "does not fit a u32 cell"),
-    ("w.begin('')\nw.cells('reg', [(1 << 64, 1)])", "does not fit 2 cells"),
-    ("w.begin('')\nw.string('a b', 'x')", "bad character ' ' in property name"),
-    ("w.begin('')\nw.string('x', 'a\\x00b')", "NUL inside a string"),
-    ("w.begin('')\nw.phandle(7)\nw.phandle(7)", "phandle 7 used twice"),
-    ("w.begin('')\nw.phandle(0)", "phandle 0 out of range"),
-    ("w.begin('')\nw.finish()", "tree not closed (1 open nodes)"),
-    ("w.end()", "end() without begin()"),
-    ("w.begin('')\nw.end()\nw.begin('')", "tree already closed"),
-    ("w.begin('')\n" + "w.begin('n')\n" * 32, "tree deeper than 32"),
-])
-def test_writer_errors(dmp, code, needle):
-    name, msg = dmp.exc("from xen.domain import fdt\nw = fdt.Writer()\n" + code)
+def begun(*ops):
+    """Writer calls after opening the root node."""
+    return [["begin", ""]] + list(ops)
+
+
+@pytest.mark.parametrize("ops,needle", [
+    ([["begin", "x"]], "the root node must be named ''"),
+    (begun(["begin", "a b"]), "bad character ' ' in node name 'a b'"),
+    (begun(["begin", ""]), "empty node name"),
+    ([["u32", "x", 1]], "property 'x' outside a node"),
+    (begun(["u32", "x", 1 << 32]), "x: 4294967296 does not fit a u32 cell"),
+    (begun(["u32", "x", -1]), "does not fit a u32 cell"),
+    (begun(["cells", "reg", [(1 << 64, 1)]]), "does not fit 2 cells"),
+    (begun(["string", "a b", "x"]), "bad character ' ' in property name"),
+    (begun(["string", "x", "a\x00b"]), "NUL inside a string"),
+    (begun(["phandle", 7], ["phandle", 7]), "phandle 7 used twice"),
+    (begun(["phandle", 0]), "phandle 0 out of range"),
+    (begun(["finish"]), "tree not closed (1 open nodes)"),
+    ([["end"]], "end() without begin()"),
+    (begun(["end"], ["begin", ""]), "tree already closed"),
+    (begun(*[["begin", "n"]] * 32), "tree deeper than 32"),
+], ids=["root-name", "node-name-space", "node-name-empty", "prop-outside", "u32-too-big",
+        "u32-negative", "cells-too-big", "prop-name-space", "string-nul", "phandle-twice",
+        "phandle-zero", "not-closed", "end-without-begin", "closed", "too-deep"])
+def test_writer_errors(ops, needle):
+    name, msg, _ = mp("fdt_cases.write_ops", ops)
     assert name == "FdtError", msg
     assert needle in msg
 
 
-def test_alloc_skips_reserved_and_copied_phandles(dmp, tmp_path):
-    r = dmp.j(
-        "from xen.domain import fdt\n"
-        "w = fdt.Writer()\n"
-        "w.reserve_phandle(1)\n"
-        "w.begin('')\na = w.phandle()\nb = w.alloc_phandle()\n"
-        "w.begin('gic')\nc = w.phandle(1)\nw.end()\n"
-        "w.end()\n"
-        "t = fdt.parse(w.finish())\n"
-        "R = [a, b, c, t.u32('phandle'), t.find('/gic').u32('phandle')]")
+def test_alloc_skips_reserved_and_copied_phandles():
+    r = mp("fdt_cases.phandles")
     assert r == [2, 3, 1, 2, 1]
     # a copied node may not take a phandle that is reserved for the guest tree
-    name, msg = dmp.exc(
-        "from xen.domain import fdt\n"
-        "src = fdt.Writer()\nsrc.begin('')\nsrc.begin('dev')\nsrc.phandle(65000)\nsrc.end()\nsrc.end()\n"
-        "t = fdt.parse(src.finish())\n"
-        "w = fdt.Writer()\nw.reserve_phandle(65000)\nw.begin('')\nw.node(t.find('/dev'))")
+    name, msg, _ = mp("fdt_cases.copied_phandle_clash", 65000)
     assert name == "FdtError" and "phandle 65000 of node 'dev' clashes" in msg
 
 
-def _good_blob(dmp, tmp_path):
+def _good_blob(tmp_path):
     out = tmp_path / "g.dtb"
-    dmp.run(WRITE % str(out))
+    mp("fdt_cases.write_sample", str(out))
     return bytearray(out.read_bytes())
 
 
-def test_reader_rejects_corrupt_blobs(dmp, tmp_path):
-    good = _good_blob(dmp, tmp_path)
-    import struct
+def test_reader_rejects_corrupt_blobs(tmp_path):
+    good = _good_blob(tmp_path)
     h = struct.unpack_from(">10I", good)
     soff, stroff = h[2], h[3]
 
@@ -219,6 +171,6 @@ def test_reader_rejects_corrupt_blobs(dmp, tmp_path):
     for blob, needle in cases:
         p = tmp_path / "bad.dtb"
         p.write_bytes(blob)
-        name, msg = dmp.exc("from xen.domain import fdt\nfdt.parse(open(%r, 'rb').read())" % str(p))
+        name, msg, _ = mp("fdt_cases.parse_file", str(p))
         assert name == "FdtError", (needle, msg)
         assert needle in msg, (needle, msg)

@@ -1,5 +1,5 @@
 # Kernel/ramdisk images (xen.domain.image): test images are built here with
-# CPython's zlib/gzip, the firmware parses and streams them.
+# CPython's zlib/gzip, the firmware parses and streams them (mp/image_cases.py).
 import gzip
 import hashlib
 import os
@@ -8,7 +8,13 @@ import zlib
 
 import pytest
 
+from mpfirmware import mp
+
 MiB = 1 << 20
+# the heap beyond the kernel for test_small_window_gzip_in_small_heap: room for
+# a 1 KiB gzip window, not for the default 32 KiB one (24 KiB, plus 4 KiB for
+# mp()'s runner and mp/heap_cases.py)
+HEAP_MARGIN = 28 * 1024
 
 
 def arm64_image(payload_len=300_000, text_offset=0, image_size=1 * MiB, flags=0b1010, seed=1):
@@ -29,16 +35,6 @@ def uimage(data, load=0x40000000, entry=0x40000000, typ=2, arch=22, comp=0, name
     return bytes(h) + data
 
 
-LOAD = """
-import hashlib, binascii
-from xen.domain import image
-def digest(img, room):
-    buf = bytearray(room)
-    n = img.load_into(buf)
-    return [n, binascii.hexlify(hashlib.sha256(memoryview(buf)[:n]).digest()).decode()]
-"""
-
-
 def sha(b):
     return hashlib.sha256(b).hexdigest()
 
@@ -49,79 +45,64 @@ def write(tmp_path, name, data):
     return str(p)
 
 
-def test_arm64_image(dmp, tmp_path):
+def test_arm64_image(tmp_path):
     img = arm64_image(text_offset=0x80000)
     p = write(tmp_path, "Image", img)
-    r = dmp.j(heap=16 * MiB, code=LOAD + "k = image.open_kernel(%r)\n"
-              "R = [k.kind, k.text_offset, k.image_size, k.flags, k.mem_size, k.size, k.load, k.entry]"
-              " + digest(k, 2 << 20)" % p)
+    r = mp("image_cases.arm64_kernel", p, 2 * MiB, heap=16 * MiB)
     assert r[:8] == ["Image", 0x80000, MiB, 0b1010, MiB, len(img), None, None]
     assert r[8:] == [len(img), sha(img)]
 
 
-def test_image_gz_and_streams(dmp, tmp_path):
+def test_image_gz_and_streams(tmp_path):
     img = arm64_image()
     p = write(tmp_path, "Image.gz", gzip.compress(img))
-    r = dmp.j(heap=16 * MiB, code=LOAD + "import io\n"
-              "k = image.open_kernel(%r)\n"
-              "a = [k.kind, k.mem_size, k.size] + digest(k, 2 << 20)\n"
-              "k = image.open_kernel(io.BytesIO(open(%r, 'rb').read()), name='gz-stream')\n"
-              "b = [k.kind, k.name] + digest(k, 2 << 20)\n"
-              "R = [a, b]" % (p, p))
+    r = mp("image_cases.gzip_file_and_stream", p, 2 * MiB, heap=16 * MiB)
     assert r[0] == ["Image.gz", MiB, None, len(img), sha(img)]
     assert r[1] == ["Image.gz", "gz-stream", len(img), sha(img)]
 
 
-def test_read_only_objects(dmp, tmp_path):
+def test_read_only_objects(tmp_path):
     img = arm64_image(payload_len=100_000)
     p = write(tmp_path, "Image", img)
-    r = dmp.j(heap=16 * MiB, code=LOAD + """
-class OnlyRead:  # has read(), no readinto()
-    def __init__(self, f): self.f = f
-    def read(self, n): return self.f.read(n)
-k = image.open_kernel(OnlyRead(open(%r, 'rb')), name='ro')
-a = [k.size, k.mem_size] + digest(k, 1 << 20)
-R = a""" % p)
+    r = mp("image_cases.read_only_object", p, MiB, heap=16 * MiB)
     assert r == [None, MiB, len(img), sha(img)]
 
 
 @pytest.mark.parametrize("comp", [0, 1])
-def test_uimage(dmp, tmp_path, comp):
+def test_uimage(tmp_path, comp):
     img = arm64_image(payload_len=200_000)
     data = img if comp == 0 else gzip.compress(img)
     u = uimage(data, load=0x40080000, entry=0x40080000, comp=comp)
     # trailing bytes after the data must not be read as part of the image
     p = write(tmp_path, "uImage", u + b"\xee" * 100)
-    r = dmp.j(heap=16 * MiB, code=LOAD + "k = image.open_kernel(%r)\n"
-              "R = [k.kind, k.load, k.entry, k.mem_size, k.text_offset] + digest(k, 2 << 20)" % p)
+    r = mp("image_cases.uimage_kernel", p, 2 * MiB, heap=16 * MiB)
     assert r == [["uImage", "uImage+gzip"][comp], 0x40080000, 0x40080000, MiB, None, len(img), sha(img)]
 
 
-def test_uimage_without_inner_header(dmp, tmp_path):
+def test_uimage_without_inner_header(tmp_path):
     data = os.urandom(5000)
     p = write(tmp_path, "zephyr.uImage", uimage(data, load=0x40000000, entry=0x40000100))
-    r = dmp.j(heap=16 * MiB, code=LOAD + "k = image.open_kernel(%r)\nR = [k.mem_size, k.size, k.entry] + digest(k, 8192)" % p)
+    r = mp("image_cases.bare_uimage", p, 8192, heap=16 * MiB)
     assert r == [5000, 5000, 0x40000100, 5000, sha(data)]
 
 
-def test_ramdisks(dmp, tmp_path):
+def test_ramdisks(tmp_path):
     rd = os.urandom(70_000)
     p = write(tmp_path, "initrd", rd)
     pu = write(tmp_path, "initrd.uImage", uimage(rd, typ=3, load=0, entry=0))
-    r = dmp.j(heap=16 * MiB, code=LOAD + "import io\n"
-              "a = image.open_ramdisk(%r)\n"
-              "b = image.open_ramdisk(io.BytesIO(open(%r, 'rb').read()))\n"
-              "c = image.open_ramdisk(%r)\n"
-              "R = [[x.kind, x.size] + digest(x, 100000) for x in (a, b, c)]" % (p, p, pu))
+    r = mp("image_cases.ramdisks", p, pu, 100000, heap=16 * MiB)
     assert r == [["ramdisk", 70000, 70000, sha(rd)]] * 2 + [["uImage-ramdisk", 70000, 70000, sha(rd)]]
 
 
-def kernel_error(dmp, src_expr, room=2 * MiB, opener="open_kernel"):
-    return dmp.exc("import io\nfrom xen.domain import image\n"
-                   "k = image.%s(%s)\nk.load_into(bytearray(%d))" % (opener, src_expr, room), heap=16 * MiB)
+def kernel_error(src, room=2 * MiB, opener="open_kernel", stream=False):
+    """(type name, message) of what image.<opener>(src) and loading it
+    into room bytes raised; with stream, src is a file read into a stream."""
+    r = mp("image_cases.load_error", opener, src, room, stream, heap=16 * MiB)
+    assert r is not None, "nothing raised"
+    return r[0], r[1]
 
 
-def test_kernel_errors(dmp, tmp_path):
+def test_kernel_errors(tmp_path):
     good = arm64_image(payload_len=50_000)
     gz = gzip.compress(good)
     be = bytearray(good)
@@ -158,84 +139,62 @@ def test_kernel_errors(dmp, tmp_path):
     ]
     for fname, data, needle in cases:
         p = write(tmp_path, fname, data)
-        name, msg = kernel_error(dmp, repr(p))
+        name, msg = kernel_error(p)
         assert name == "ImageError", (fname, msg)
         assert msg.startswith(p + ": "), msg
         assert needle in msg, (fname, msg)
 
 
-def test_stream_truncation_and_room(dmp, tmp_path):
+def test_stream_truncation_and_room(tmp_path):
     good = arm64_image(payload_len=50_000)
     u = uimage(good)
     p = write(tmp_path, "u", u[:-100])
     # the size of a stream is not known up front: truncation shows up while loading
-    name, msg = kernel_error(dmp, "io.BytesIO(open(%r, 'rb').read())" % p)
+    name, msg = kernel_error(p, stream=True)
     assert name == "ImageError" and "truncated uImage data (got %d of %d bytes)" % (len(good) - 100, len(good)) in msg
     assert msg.startswith("<stream>: ")
     p = write(tmp_path, "Image", good)
-    name, msg = kernel_error(dmp, repr(p), room=4096)
+    name, msg = kernel_error(p, room=4096)
     assert name == "ImageError" and "image larger than the 4096 bytes available for it" in msg
-    name, msg = kernel_error(dmp, "io.BytesIO(open(%r, 'rb').read())" % write(tmp_path, "gz", gzip.compress(good)),
-                             room=10000)
+    name, msg = kernel_error(write(tmp_path, "gz", gzip.compress(good)), room=10000, stream=True)
     assert "image larger than the 10000 bytes available" in msg
-    name, msg = kernel_error(dmp, repr(str(tmp_path / "missing")))
+    name, msg = kernel_error(str(tmp_path / "missing"))
     assert name == "ImageError" and "missing: cannot open" in msg
-    name, msg = kernel_error(dmp, "12345")
+    name, msg = kernel_error(12345)
     assert name == "ImageError" and "<stream>: not a readable object" in msg
 
 
-def test_ramdisk_errors(dmp, tmp_path):
+def test_ramdisk_errors(tmp_path):
     rd = os.urandom(3000)
-
-    class_def = ("class NoSeek:\n"
-                 "    def __init__(s, b): s.f = io.BytesIO(b)\n"
-                 "    def readinto(s, b): return s.f.readinto(b)\n")
-    code = ("import io\nfrom xen.domain import image\n" + class_def +
-            "k = image.open_ramdisk(NoSeek(open(%r, 'rb').read()))" % write(tmp_path, "rd", rd))
-    name, msg = dmp.exc(code)
+    name, msg, _ = mp("image_cases.unsized_ramdisk", write(tmp_path, "rd", rd))
     assert name == "ImageError" and "size of the ramdisk stream unknown: pass size=" in msg
     # with a size given, a short stream is reported as truncated
-    code = ("import io\nfrom xen.domain import image\n" + class_def +
-            "k = image.open_ramdisk(NoSeek(open(%r, 'rb').read()), name='rd', size=4000)\n"
-            "k.load_into(bytearray(5000))" % write(tmp_path, "rd", rd))
-    name, msg = dmp.exc(code)
+    name, msg, _ = mp("image_cases.unsized_ramdisk", write(tmp_path, "rd", rd), 4000, 5000)
     assert name == "ImageError" and msg == "rd: truncated: got 3000 of 4000 bytes"
-    name, msg = kernel_error(dmp, repr(write(tmp_path, "empty", b"")), opener="open_ramdisk")
+    name, msg = kernel_error(write(tmp_path, "empty", b""), opener="open_ramdisk")
     assert name == "ImageError" and "empty ramdisk" in msg
-    name, msg = kernel_error(dmp, repr(write(tmp_path, "k.uImage", uimage(rd, typ=2))), opener="open_ramdisk")
+    name, msg = kernel_error(write(tmp_path, "k.uImage", uimage(rd, typ=2)), opener="open_ramdisk")
     assert name == "ImageError" and "uImage type 2 is not a ramdisk" in msg
-    name, msg = kernel_error(dmp, repr(write(tmp_path, "rd.bin", rd)), room=1000, opener="open_ramdisk")
+    name, msg = kernel_error(write(tmp_path, "rd.bin", rd), room=1000, opener="open_ramdisk")
     assert "image larger than the 1000 bytes available" in msg
 
 
-def test_load_fills_large_destination(dmp, tmp_path):
+def test_load_fills_large_destination(tmp_path):
     # A 24 MiB raw Image loads whole into a larger destination (the throughput
     # of this path is measured by bench/domain.py, not asserted here).
     img = arm64_image(payload_len=24 * MiB, image_size=32 * MiB)
     p = write(tmp_path, "Image", img)
-    out = dmp.run("""
-import hashlib, binascii
-from xen.domain import image
-dst = bytearray(32 << 20)
-n = image.open_kernel(%r).load_into(dst)
-print(n, binascii.hexlify(hashlib.sha256(memoryview(dst)[:n]).digest()).decode())
-""" % p, heap=80 * MiB)
-    n, digest = out.split()
-    import hashlib
-    assert int(n) == len(img) and digest == hashlib.sha256(img).hexdigest()
+    n, digest = mp("image_cases.large_load", p, 32 * MiB, heap=80 * MiB)
+    assert n == len(img) and digest == sha(img)
 
 
-def test_small_window_gzip_in_small_heap(dmp, tmp_path):
+def test_small_window_gzip_in_small_heap(tmp_path):
     # A kernel gzip'ed with a 1 KiB window decompresses with window_bits=10 on a
     # heap far too small for the default 32 KiB window.
     img = arm64_image(payload_len=60_000)
     c = zlib.compressobj(9, zlib.DEFLATED, 16 + 10)
     p = write(tmp_path, "Image.gz", c.compress(img) + c.flush())
-    code = ("import gc, hashlib, binascii\nfrom xen.domain import image\n"
-            "buf = bytearray(%d)\ngc.collect()\n"
-            "k = image.open_kernel(%r, window_bits=10)\nn = k.load_into(buf)\n"
-            "print(n, binascii.hexlify(hashlib.sha256(buf).digest()).decode())" % (len(img), p))
-    out = dmp.run(code, heap=len(img) + 24 * 1024, frozen=True).split()
-    assert out == [str(len(img)), sha(img)]
-    with pytest.raises(dmp.Error, match="MemoryError"):
-        dmp.run(code.replace("window_bits=10", "window_bits=0"), heap=len(img) + 24 * 1024, frozen=True)
+    heap = len(img) + HEAP_MARGIN
+    assert mp("heap_cases.gzip_window", p, len(img), 10, heap=heap) == [len(img), sha(img)]
+    r = mp("heap_cases.gzip_window", p, len(img), 0, heap=heap)
+    assert r[0] == "MemoryError", r

@@ -1,17 +1,19 @@
 # config -> images -> arm64 plan -> loaded regions + DTB, end to end without a
-# hypervisor; plus the docs stay in step with the key table.
+# hypervisor; plus the docs stay in step with the key table. The firmware side
+# is mp/pipeline_cases.py.
 import os
 import re
 import subprocess
 
-from test_domain_arm64 import NAMES, PARTIAL_DTS, fdtget, pre
+from mpfirmware import mp
+from test_domain_arm64 import NAMES, PARTIAL_DTS, arm_consts, fdtget
 from test_domain_image import arm64_image, sha
 
 MiB = 1 << 20
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 
-def test_cfg_to_plan(dmp, xen_consts, tmp_path):
+def test_cfg_to_plan(xen_consts, tmp_path):
     kernel = arm64_image(payload_len=400_000, text_offset=0, image_size=2 * MiB)
     (tmp_path / "Image").write_bytes(kernel)
     initrd = os.urandom(300_000)
@@ -25,24 +27,8 @@ def test_cfg_to_plan(dmp, xen_consts, tmp_path):
         'extra = "console=hvc0"\ndtdev = ["/amba/ethernet@ff0e0000"]\nirqs = [63]\n'
         % (tmp_path / "Image", tmp_path / "initrd", tmp_path / "p.dtb"))
     dtb_out = tmp_path / "guest.dtb"
-    r = dmp.j(heap=16 * MiB, code=pre(xen_consts) + """
-import hashlib, binascii
-from xen.domain import config, image
-cfg = config.load(%r)
-k = image.open_kernel(cfg['kernel'])
-rd = image.open_ramdisk(cfg['ramdisk'])
-part = fdt.parse(open(cfg['device_tree'], 'rb').read())
-p = arm64.build(C, k, cfg['memory'], cfg['maxvcpus'], 'v2', (4, 17), cmdline=cfg['cmdline'],
-                initrd_size=rd.size, tee=cfg['tee'], partial=part)
-kmem = bytearray(p['kernel_room'])
-n = k.load_into(kmem)
-imem = bytearray(rd.size)
-m = rd.load_into(imem)
-open(%r, 'wb').write(p['dtb'])
-h = lambda b: binascii.hexlify(hashlib.sha256(b).digest()).decode()
-R = [n, h(memoryview(kmem)[:n]), m, h(imem), p['kernel_addr'], p['kernel_room'], p['initrd_addr'],
-     p['dtb_addr'], p['vcpu0'], p['banks']]
-""" % (str(tmp_path / "g.cfg"), str(dtb_out)))
+    r = mp("pipeline_cases.cfg_to_plan", arm_consts(xen_consts), str(tmp_path / "g.cfg"), str(dtb_out),
+           (4, 17), heap=16 * MiB)
     n, kh, m, ih, kaddr, room, iaddr, daddr, v0, banks = r
     base = xen_consts["GUEST_RAM0_BASE"]
     assert (n, kh) == (len(kernel), sha(kernel))
@@ -59,12 +45,12 @@ R = [n, h(memoryview(kmem)[:n]), m, h(imem), p['kernel_addr'], p['kernel_room'],
     assert len(fdtget(dtb_out, "/cpus", "#size-cells", "u")) == 1
 
 
-def test_docs_cover_every_key_and_constant(dmp):
+def test_docs_cover_every_key_and_constant():
     doc = open(os.path.join(ROOT, "docs", "domain.md")).read()
-    keys = dmp.j("from xen.domain import config\nR = [k[0] for k in config.KEYS]")
+    keys = mp("pipeline_cases.config_keys")
     rows = re.findall(r"^\| `([a-z_]+)` \|", doc, re.M)
     assert rows == keys
     for n in NAMES:
         assert "`%s`" % n in doc, n
-    names = dmp.j("from xen.domain import arm64\nR = list(arm64.NAMES)")
+    names = mp("pipeline_cases.arm64_names")
     assert tuple(names) == NAMES

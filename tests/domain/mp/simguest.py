@@ -1,0 +1,33 @@
+# A guest driving its own xenstore ring through the sim's guest-side API, for
+# tests/domain's scenarios: tests/xenstore/mp/xsguest.py's Guest on the
+# guest's real store page, notifying dom0 through its store event channel.
+import sys
+import _xen
+import _xensim as sim
+from simdom import settle
+
+
+def _xenstore_mp():
+    for p in sys.path:
+        if p.endswith('/domain/mp'):
+            return p[:-len('domain/mp')] + 'xenstore/mp'
+    raise ImportError('tests/domain/mp is not on the path')
+
+
+sys.path.append(_xenstore_mp())
+from xsguest import Guest  # noqa: E402 (after its folder is on the path)
+
+
+class SimGuest(Guest):
+    def __init__(self, domid):
+        self.domid = domid
+        gfn = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_PFN)
+        self.port = _xen.hvm_get_param(domid, _xen.HVM_PARAM_STORE_EVTCHN)
+        # The view does not keep the GuestPage alive: hold it, or a
+        # collection unmaps the page under the view.
+        self.gpage = sim.guest_map(domid, gfn)
+        Guest.__init__(self, memoryview(self.gpage))
+
+    def kick(self):
+        sim.guest_notify(self.domid, self.port)
+        settle()
