@@ -1,8 +1,6 @@
-"""pytest drives the built firmware: it runs MicroPython code in it and reads
-what the code prints. Shared by every capability folder under tests/."""
-import json
-import os
-import subprocess
+"""pytest drives the built firmware (tests/mpfirmware.py runs a folder's
+mp/ modules in it). Shared by every capability folder under tests/: the
+helper modules' path and the Xen releases the sim plays."""
 import sys
 from pathlib import Path
 
@@ -11,58 +9,6 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # tests/ itself, for helper modules shared by the folders (mpfirmware.py)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
-
-
-class MicroPythonError(AssertionError):
-    pass
-
-
-class Firmware:
-    """Runs snippets in the host firmware, one fresh process per call."""
-
-    def __init__(self, path):
-        self.path = Path(path)
-
-    def run(self, code, *, timeout=60, expect_ok=True, env=None, args=()):
-        e = dict(os.environ)
-        e.pop("MICROPYPATH", None)  # the frozen package, not a source tree
-        if env:
-            e.update(env)
-        p = subprocess.run(
-            [str(self.path), *args, "-c", code],
-            capture_output=True, timeout=timeout, env=e, cwd=str(ROOT),
-        )
-        out = p.stdout.decode(errors="replace")
-        err = p.stderr.decode(errors="replace")
-        if expect_ok and p.returncode != 0:
-            raise MicroPythonError(
-                "firmware exited %d\n--- code ---\n%s\n--- stdout ---\n%s\n--- stderr ---\n%s"
-                % (p.returncode, code, out, err))
-        if not expect_ok and p.returncode == 0:
-            raise MicroPythonError("firmware succeeded but a failure was expected\n" + out)
-        return out if expect_ok else out + err
-
-    def json(self, code, **kw):
-        """Run code whose last printed line is JSON (use `emit(obj)`)."""
-        prelude = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
-        out = self.run(prelude + code, **kw)
-        lines = [l for l in out.splitlines() if l.startswith("@@")]
-        if not lines:
-            raise MicroPythonError("no result emitted; output was:\n" + out)
-        return json.loads(lines[-1][2:])
-
-
-@pytest.fixture(scope="session")
-def firmware():
-    if not FIRMWARE.is_file():
-        pytest.fail("host firmware not built: %s (run `make host`)" % FIRMWARE, pytrace=False)
-    return Firmware(FIRMWARE)
-
-
-@pytest.fixture(scope="session")
-def mp(firmware):
-    return firmware
 
 
 # ---- Xen releases on the sim -------------------------------------------------
@@ -87,15 +33,35 @@ def _on_every_release(path):
     return rel in ON_EVERY_RELEASE
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "releases(*names): run an ON_EVERY_RELEASE test on these releases only "
+        "(a raw-ABI test whose oracle is the host's own Xen headers)")
+
+
 def pytest_generate_tests(metafunc):
     if _on_every_release(metafunc.definition.fspath) and "xen_release" not in metafunc.fixturenames:
         metafunc.fixturenames.append("xen_release")
     if "xen_release" in metafunc.fixturenames:
-        metafunc.parametrize("xen_release", SIM_RELEASES, indirect=True, ids=lambda r: "xen" + r)
+        only = metafunc.definition.get_closest_marker("releases")
+        releases = [r for r in SIM_RELEASES if only is None or r in only.args]
+        assert releases, "releases marker names no release the sim plays: %r" % (only.args,)
+        metafunc.parametrize("xen_release", releases, indirect=True, ids=lambda r: "xen" + r)
 
 
 @pytest.fixture
-def xen_release(request, monkeypatch):
-    """The release the sim acts as for this test (MODXEN_SIM_XEN)."""
-    monkeypatch.setenv("MODXEN_SIM_XEN", request.param)
+def xen_release(request):
+    """The release the sim acts as for this test (MODXEN_SIM_XEN, set by
+    _sim_release below for every test that carries the parameter)."""
     return request.param
+
+
+@pytest.fixture(autouse=True)
+def _sim_release(request, monkeypatch):
+    # A test of an ON_EVERY_RELEASE file need not name xen_release: the
+    # parameter is on its call spec either way, and the environment is set
+    # here (an indirect fixture only runs for tests that request it).
+    spec = getattr(request.node, "callspec", None)
+    release = spec.params.get("xen_release") if spec is not None else None
+    if release is not None:
+        monkeypatch.setenv("MODXEN_SIM_XEN", release)

@@ -59,13 +59,13 @@ def test_create_from_dict_builds_a_running_guest(images):
     assert 0x40000000 < x0 < 0x44000000
 
 
-def test_guest_memory_holds_kernel_initrd_and_a_valid_dtb(images, tmp_path):
+def test_guest_memory_holds_kernel_initrd_and_a_valid_dtb(images, tmp_path, xen_release):
     r = mp("create_cases.guest_memory", cfg(images), len(arm64_image()), str(tmp_path / "guest.dtb"))
     assert r[0] == hashlib.sha256(arm64_image()).hexdigest()
     assert r[1] == "d00dfeed"
     dts = subprocess.run(["dtc", "-I", "dtb", "-O", "dts", str(tmp_path / "guest.dtb")],
                          capture_output=True, text=True, check=True).stdout
-    assert "console=hvc0 rdinit=/init" in dts and "xen,xen-4.17" in dts
+    assert "console=hvc0 rdinit=/init" in dts and "xen,xen-%s" % xen_release in dts
     start = subprocess.run(["fdtget", "-t", "x", str(tmp_path / "guest.dtb"), "/chosen", "linux,initrd-start"],
                            capture_output=True, text=True, check=True).stdout.split()
     end = subprocess.run(["fdtget", "-t", "x", str(tmp_path / "guest.dtb"), "/chosen", "linux,initrd-end"],
