@@ -20,7 +20,6 @@ and each per-op time is the best round (the median beside it): on a shared
 machine one slow round says more about the neighbours than the server."""
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -32,8 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # the xenstore tests' helpers (tests/xenstore/xslib.py), which use tests/mpfirmware.py
 sys.path[:0] = [str(ROOT / "tests" / "xenstore"), str(ROOT / "tests")]
-from xslib import TEST_XENSTORE, Daemon, RawClient, mp_json  # noqa: E402
+from xslib import TEST_XENSTORE, Daemon, RawClient  # noqa: E402
 from xsdiff import CXenstored  # noqa: E402
+from mpfirmware import mp  # noqa: E402
+from xenheaders import XEN  # noqa: E402
 
 _LINE = re.compile(r"^(.{10}): avg: (\d+) ns")
 
@@ -52,14 +53,14 @@ def xstest(env, iterations):
 def mix(path, n):
     """Per-op microseconds for a read/write/dir/transaction mix."""
     c = RawClient(path)
-    c.call(11, b"/bench/mix/a\x00" + b"v" * 100)
+    c.call(XEN.XS_WRITE, b"/bench/mix/a\x00" + b"v" * 100)
     for i in range(20):
-        c.call(12, b"/bench/mix/d/%d\x00" % i)
+        c.call(XEN.XS_MKDIR, b"/bench/mix/d/%d\x00" % i)
     res = {}
     ops = {
-        "read": lambda i: c.call(2, b"/bench/mix/a\x00"),
-        "write": lambda i: c.call(11, b"/bench/mix/w%d\x00" % (i & 63) + b"x" * 64),
-        "directory": lambda i: c.call(1, b"/bench/mix/d\x00"),
+        "read": lambda i: c.call(XEN.XS_READ, b"/bench/mix/a\x00"),
+        "write": lambda i: c.call(XEN.XS_WRITE, b"/bench/mix/w%d\x00" % (i & 63) + b"x" * 64),
+        "directory": lambda i: c.call(XEN.XS_DIRECTORY, b"/bench/mix/d\x00"),
     }
     for name, fn in ops.items():
         t0 = time.perf_counter()
@@ -68,12 +69,12 @@ def mix(path, n):
         res[name] = (time.perf_counter() - t0) / n * 1e6
     t0 = time.perf_counter()
     for i in range(n // 4):
-        tx = int(c.call(6, b"\x00")[3][:-1])
-        c.call(2, b"/bench/mix/a\x00", tx=tx)
-        c.call(11, b"/bench/mix/t\x00%d" % i, tx=tx)
-        c.call(7, b"T\x00", tx=tx)
+        tx = int(c.call(XEN.XS_TRANSACTION_START, b"\x00")[3][:-1])
+        c.call(XEN.XS_READ, b"/bench/mix/a\x00", tx=tx)
+        c.call(XEN.XS_WRITE, b"/bench/mix/t\x00%d" % i, tx=tx)
+        c.call(XEN.XS_TRANSACTION_END, b"T\x00", tx=tx)
     res["transaction"] = (time.perf_counter() - t0) / (n // 4) * 1e6
-    c.call(13, b"/bench\x00")
+    c.call(XEN.XS_RM, b"/bench\x00")
     c.close()
     return res
 
@@ -89,35 +90,8 @@ def fill_tree(path, guests=10, nodes=200):
     c = RawClient(path)
     for g in range(1, guests + 1):
         for i in range(nodes):
-            c.call(11, b"/local/domain/%d/data/n%d\x00value-%d" % (g, i, i))
+            c.call(XEN.XS_WRITE, b"/local/domain/%d/data/n%d\x00value-%d" % (g, i, i))
     c.close()
-
-
-HEAP_CODE = """
-import gc
-from xen import xenstore
-from xen.xenstore import store as S, wire as W
-gc.threshold(max(xenstore.GC_THRESHOLD, (gc.mem_free() + gc.mem_alloc()) // 4))  # as xen.xenstored
-s = S.XenStore()
-d0 = s.connect()
-for g in range(1, 11):
-    s.handle(d0, W.INTRODUCE, 1, 0, b"%d\\x001\\x001\\x00" % g)
-    s.handle(d0, W.MKDIR, 1, 0, b"/local/domain/%d\\x00" % g)
-    s.handle(d0, W.SET_PERMS, 1, 0, b"/local/domain/%d\\x00n%d\\x00" % (g, g))
-    d0.take_all()
-gc.collect()
-n0 = len(s.tree)
-a0 = gc.mem_alloc()
-for g in range(1, 11):
-    c = s.domains[g].conn
-    for i in range(200):
-        s.handle(c, W.WRITE, 1, 0, b"data/n%d\\x00value-%d" % (i, i))
-        c.take_all()
-s.drain_dirty()
-gc.collect()
-a1 = gc.mem_alloc()
-emit({"nodes": len(s.tree) - n0, "bytes": a1 - a0, "per_node": (a1 - a0) / (len(s.tree) - n0)})
-"""
 
 
 def _median(xs):
@@ -188,7 +162,7 @@ def run(a, tmp):
     finally:
         ours.stop()
         cx.stop()
-    heap = mp_json(HEAP_CODE)
+    heap = mp("xenstore_heap.heap", helpers=ROOT / "bench" / "mp", drop=("XENSTORED_PATH",))
     result["memory"].update({"ours_heap_bytes": heap["bytes"], "ours_nodes": heap["nodes"],
                              "ours_heap_bytes_per_node": round(heap["per_node"], 1)})
     for key, field in (("ratio_geomean", "ratio"), ("ratio_geomean_median", "ratio_median")):

@@ -113,11 +113,16 @@ def mp(target, *args, heap=None, env=None, drop=(), timeout=60, helpers=None,
     mp/ directory in a fresh firmware process and return its result. With
     stderr=True return (result, stderr text) instead. heap (bytes), env
     (extra variables), drop (variables removed), cwd and timeout go to run();
-    helpers replaces the caller's mp/ directory."""
+    helpers (a folder or a list of them) replaces the caller's mp/ directory."""
     module, _, func = target.partition(".")
     if not module or not func:
         raise ValueError("mp() wants 'module.function', got %r" % target)
-    dirs = [helpers] if helpers is not None else [_caller_mp_dir(1)]
+    if helpers is None:
+        dirs = [_caller_mp_dir(1)]
+    elif isinstance(helpers, (str, Path)):
+        dirs = [helpers]
+    else:
+        dirs = list(helpers)
     dirs.append(TESTS / "mp")
     code = "import mptest\nmptest.main(%r, %r, %r, %r)\n" % (
         module, func, json.dumps(_encode(list(args))), json.dumps(_encode(kwargs)))
@@ -129,20 +134,3 @@ def mp(target, *args, heap=None, env=None, drop=(), timeout=60, helpers=None,
                                % (target, out, err))
     r = _decode(json.loads(lines[-1][len(MARK):]))
     return (r, err) if stderr else r
-
-
-# ---- the string runners, until every folder has moved to mp() ----------------
-PRELUDE = "import json\ndef emit(o):\n    print('@@' + json.dumps(o))\n"
-
-
-def run_mp(code, helpers=None, timeout=60, expect_ok=True, drop=()):
-    out, err = run(["-c", code], helpers=helpers or (), timeout=timeout,
-                   expect_ok=True if expect_ok else None, drop=drop)
-    return out, err
-
-
-def mp_json(code, helpers=None, **kw):
-    out, err = run_mp(PRELUDE + code, helpers, **kw)
-    lines = [l for l in out.splitlines() if l.startswith("@@")]
-    assert lines, "no result emitted:\n" + out + err
-    return json.loads(lines[-1][2:]), err

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from mpfirmware import need_firmware
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "bench"
 
@@ -91,7 +93,8 @@ def test_every_benchmark_is_covered():
 
 
 @pytest.mark.parametrize("name", sorted(FIELDS))
-def test_smoke(name, tmp_path, firmware):
+def test_smoke(name, tmp_path):
+    need_firmware()
     p = subprocess.run([sys.executable, str(BENCH / (name + ".py")), "--smoke", "--out", str(tmp_path)],
                        capture_output=True, text=True, timeout=120, cwd=str(ROOT))
     assert p.returncode == 0, "bench/%s.py --smoke failed (%d):\n%s\n%s" % (

@@ -1,4 +1,5 @@
-# Guest side of a xenstore ring, for tests: writes requests into a 4 KiB
+# Guest side of a xenstore ring, for tests in every folder (tests/xenstore,
+# tests/domain, tests/policy): writes requests into a 4 KiB
 # bytearray the way a guest's xenbus driver does, and reads replies.
 import struct
 from xen.xenstore import wire as W

@@ -1,21 +1,10 @@
 # A guest driving its own xenstore ring through the sim's guest-side API, for
-# tests/domain's scenarios: tests/xenstore/mp/xsguest.py's Guest on the
+# tests/domain's scenarios: tests/mp/xsguest.py's Guest on the
 # guest's real store page, notifying dom0 through its store event channel.
-import sys
 import _xen
 import _xensim as sim
 from simdom import settle
-
-
-def _xenstore_mp():
-    for p in sys.path:
-        if p.endswith('/domain/mp'):
-            return p[:-len('domain/mp')] + 'xenstore/mp'
-    raise ImportError('tests/domain/mp is not on the path')
-
-
-sys.path.append(_xenstore_mp())
-from xsguest import Guest  # noqa: E402 (after its folder is on the path)
+from xsguest import Guest
 
 
 class SimGuest(Guest):

@@ -1,17 +1,14 @@
 # tests/policy/test_policy_transports.py's firmware side: a bundle pushed
 # over xenstore by a driver domain (a sim guest on a xenstore ring, through
-# tests/xenstore/mp/xsguest.py) and pulled over HTTP, on the store
+# tests/mp/xsguest.py) and pulled over HTTP, on the store
 # MODXEN_STATE names.
-import sys
-
 import xen.policy as P
 from xen import xenstore as xs
 from xen.xenstore import ring as R
 from xen.policy import transport as T
 from xen.policy.transport import XenstoreReceiver, push_chunks
 
-sys.path.append('tests/xenstore/mp')     # the firmware runs from the source tree's root
-from xsguest import Guest               # noqa: E402
+from xsguest import Guest
 
 
 def read(path):
