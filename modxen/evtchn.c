@@ -293,6 +293,38 @@ MP_DEFINE_CONST_OBJ_TYPE(
     );
 
 
+// wait(timeout_ms=-1): sleep until an event channel's upcall (or other
+// scheduled work, or Ctrl-C) arrives or timeout_ms passes, then run the
+// callbacks. Where the backend can, the interpreter's own thread takes the
+// event (xenhv_wait), so a dom0 program that serves guests in a
+// `while True: _xen.wait()` loop costs one wake-up per event. Not locked:
+// it blocks, and other threads' calls go on meanwhile.
+static mp_obj_t mod_xen_wait(size_t n_args, const mp_obj_t *args) {
+    mp_int_t ms = n_args > 0 && args[0] != mp_const_none ? mp_obj_get_int(args[0]) : -1;
+    if (ms < 0) {
+        ms = -1;
+    } else if (ms > INT32_MAX) {
+        ms = INT32_MAX;
+    }
+    modxen_ensure_backend();
+    mp_handle_pending(true);            // work already queued runs first
+    MP_THREAD_GIL_EXIT();
+    int rc = xenhv_wait((int)ms);
+    MP_THREAD_GIL_ENTER();
+    if (rc == XENHV_WAIT_BY_PORT) {
+        if (ms < 0) {
+            mp_event_wait_indefinite();
+        } else {
+            mp_event_wait_ms((mp_uint_t)ms);
+        }
+    } else if (rc < 0) {
+        modxen_raise_xen(rc);
+    }
+    mp_handle_pending(true);
+    return mp_const_none;
+}
+MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xen_wait_obj, 0, 1, mod_xen_wait);
+
 LOCKED(mod_xen_bind_interdomain);
 LOCKED(mod_xen_bind_virq);
 LOCKED(mod_xen_alloc_unbound);

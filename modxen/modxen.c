@@ -440,6 +440,7 @@ static const mp_rom_map_elem_t mp_module_xen_globals_table[] = {
     // event channels
     { MP_ROM_QSTR(MP_QSTR_bind_interdomain), MP_ROM_PTR(&mod_xen_bind_interdomain_locked) },
     { MP_ROM_QSTR(MP_QSTR_bind_virq), MP_ROM_PTR(&mod_xen_bind_virq_locked) },
+    { MP_ROM_QSTR(MP_QSTR_wait), MP_ROM_PTR(&mod_xen_wait_obj) },
     { MP_ROM_QSTR(MP_QSTR_alloc_unbound), MP_ROM_PTR(&mod_xen_alloc_unbound_locked) },
     { MP_ROM_QSTR(MP_QSTR_evtchn_alloc_unbound), MP_ROM_PTR(&mod_xen_evtchn_alloc_unbound_locked) },
     { MP_ROM_QSTR(MP_QSTR_evtchn_close), MP_ROM_PTR(&mod_xen_evtchn_close_locked) },

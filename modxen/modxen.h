@@ -111,6 +111,7 @@ extern const mp_obj_type_t modxen_mapping_type;
 LOCKED_DECL(mod_xen_bind_interdomain); LOCKED_DECL(mod_xen_bind_virq); LOCKED_DECL(mod_xen_alloc_unbound);
 LOCKED_DECL(mod_xen_evtchn_alloc_unbound); LOCKED_DECL(mod_xen_evtchn_close);
 extern const mp_obj_type_t modxen_evtchn_type;
+extern const mp_obj_fun_builtin_var_t mod_xen_wait_obj;
 // flask.c
 LOCKED_DECL(mod_xen_flask_context_to_sid); LOCKED_DECL(mod_xen_flask_sid_to_context);
 LOCKED_DECL(mod_xen_flask_getenforce); LOCKED_DECL(mod_xen_flask_setenforce);

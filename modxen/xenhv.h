@@ -78,5 +78,15 @@ void modxen_upcall(evtchn_port_t port);
 // Implemented by the backend: make a blocked interpreter (REPL read, sleep,
 // poll) notice pending work. Called from modxen_upcall.
 void xenhv_wake(void);
+// Implemented by the backend, called on the interpreter's thread by
+// _xen.wait(): block up to timeout_ms (-1: no limit) until an event arrives
+// (delivered through modxen_upcall on this thread where the backend can, so
+// no other thread has to wake) or other work is scheduled, and return at
+// once if work is already scheduled. Returns 0 when it has waited,
+// XENHV_WAIT_BY_PORT when MicroPython's own event wait (mp_event_wait_ms,
+// which xenhv_wake ends) should do it instead (the board), or -errno if the
+// backend cannot wait (not brought up). A signal (Ctrl-C) ends the wait.
+#define XENHV_WAIT_BY_PORT 1
+int xenhv_wait(int timeout_ms);
 
 #endif // MODXEN_XENHV_H

@@ -24,6 +24,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "xenhv.h"
@@ -96,12 +97,86 @@ void xenhv_wake(void) {
     }
 }
 
+// Who reads /dev/xen/evtchn. Normally the reader thread: it turns each
+// event into an upcall and signals the interpreter (two thread wake-ups and a
+// signal per event). While the interpreter waits in _xen.wait() it reads the
+// device itself, and for PARK_MS after each such wait the reader thread stays
+// parked, so that a dom0 program looping on _xen.wait() takes its events
+// with one wake-up; events that arrive while it is busy elsewhere are read
+// by the reader thread after at most PARK_MS (the kernel keeps them, and the
+// port stays masked until the binding unmasks it).
+#define PARK_MS 50
+static pthread_mutex_t rd_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t rd_cv;       // on CLOCK_MONOTONIC (xenhv_init)
+static bool interp_waiting;
+static struct timespec park_until;   // the reader stays parked until then
+
+static void ts_add_ms(struct timespec *t, int ms) {
+    t->tv_nsec += (long)ms * 1000000L;
+    while (t->tv_nsec >= 1000000000L) {
+        t->tv_nsec -= 1000000000L;
+        t->tv_sec++;
+    }
+}
+
+static bool ts_before(const struct timespec *a, const struct timespec *b) {
+    return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
+// Read what the device holds and raise an upcall per port (rd_mu held).
+// Returns the number of ports, 0 if there was nothing (the fd is
+// non-blocking), or -errno for a device that is gone.
+static int read_ports(void) {
+    uint32_t ports[64];
+    ssize_t n = read(evtchn_fd, ports, sizeof(ports));
+    if (n < 0) {
+        if (errno == EINTR || errno == EAGAIN) {
+            return 0;
+        }
+        if (errno == EFBIG) {
+            // The kernel's ring overflowed. Every port stays masked until
+            // the binding unmasks it, so this means events were read too
+            // slowly; reset the ring and go on.
+            ioctl(evtchn_fd, IOCTL_EVTCHN_RESET, 0);
+            return 0;
+        }
+        return -errno;
+    }
+    for (size_t i = 0; i < (size_t)n / sizeof(ports[0]); i++) {
+        modxen_upcall(ports[i]);
+    }
+    return (int)(n / sizeof(ports[0]));
+}
+
+// Park while the interpreter reads the device itself (rd_mu held): in
+// steps of PARK_MS while it waits, then until PARK_MS after it left. Nobody
+// signals the reader (a wake-up per event is what this saves); it looks
+// again every PARK_MS.
+static void reader_park(void) {
+    for (;;) {
+        struct timespec until, now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (interp_waiting) {
+            until = now;
+        } else {
+            until = park_until;
+            if (!ts_before(&now, &until)) {
+                return;
+            }
+        }
+        ts_add_ms(&until, interp_waiting ? PARK_MS : 0);
+        pthread_cond_timedwait(&rd_cv, &rd_mu, &until);
+    }
+}
+
 static void *reader_main(void *arg) {
     (void)arg;
-    uint32_t ports[64];
     struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
     int kick_ms = -1;
     for (;;) {
+        pthread_mutex_lock(&rd_mu);
+        reader_park();
+        pthread_mutex_unlock(&rd_mu);
         int r = poll(&pfd, 1, kick_ms);
         if (r < 0) {
             if (errno == EINTR) {
@@ -114,27 +189,40 @@ static void *reader_main(void *arg) {
             kick_ms = unix_wake_retry(kick_ms);
             continue;
         }
-        ssize_t n = read(evtchn_fd, ports, sizeof(ports));
+        pthread_mutex_lock(&rd_mu);
+        int n = interp_waiting ? 0 : read_ports();
+        pthread_mutex_unlock(&rd_mu);
         if (n < 0) {
-            if (errno == EINTR || errno == EAGAIN) {
-                continue;
-            }
-            if (errno == EFBIG) {
-                // The kernel's ring overflowed. Every port stays masked until
-                // the binding unmasks it, so this means events were read too
-                // slowly; reset the ring and go on.
-                ioctl(evtchn_fd, IOCTL_EVTCHN_RESET, 0);
-                continue;
-            }
             break;   // device gone: no more upcalls
         }
-        for (size_t i = 0; i < (size_t)n / sizeof(ports[0]); i++) {
-            modxen_upcall(ports[i]);
+        if (n > 0) {
+            kick_ms = 2;
         }
-        kick_ms = 2;
     }
     reader_running = false;
     return NULL;
+}
+
+int xenhv_wait(int timeout_ms) {
+    if (evtchn_fd < 0) {
+        return -ENODEV;
+    }
+    pthread_mutex_lock(&rd_mu);
+    interp_waiting = true;
+    pthread_mutex_unlock(&rd_mu);
+    int n = 0;
+    // ppoll returns at once for events the device already holds
+    if (unix_wake_wait(evtchn_fd, timeout_ms) > 0) {
+        pthread_mutex_lock(&rd_mu);
+        n = read_ports();
+        pthread_mutex_unlock(&rd_mu);
+    }
+    pthread_mutex_lock(&rd_mu);
+    interp_waiting = false;
+    clock_gettime(CLOCK_MONOTONIC, &park_until);
+    ts_add_ms(&park_until, PARK_MS);
+    pthread_mutex_unlock(&rd_mu);
+    return n < 0 ? n : 0;
 }
 
 int xenhv_init(void) {
@@ -153,6 +241,9 @@ int xenhv_init(void) {
         if (fd < 0) {
             return fd;
         }
+        // Two threads read it (reader_main, xenhv_wait): whoever comes
+        // second must find it empty, not block.
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
         evtchn_fd = fd;
     }
     xenhv_scratch();
@@ -162,6 +253,15 @@ int xenhv_init(void) {
         return rc;
     }
     if (!reader_running) {
+        static bool cv_ready;
+        if (!cv_ready) {
+            pthread_condattr_t ca;
+            pthread_condattr_init(&ca);
+            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+            pthread_cond_init(&rd_cv, &ca);
+            pthread_condattr_destroy(&ca);
+            cv_ready = true;
+        }
         reader_running = true;
         rc = unix_wake_thread(reader_main);
         if (rc < 0) {

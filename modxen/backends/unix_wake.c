@@ -6,13 +6,22 @@
 // select.poll) return: a signal without SA_RESTART gives EINTR, and the unix
 // port then runs mp_handle_pending(), which runs the scheduled node.
 //
-// Owns: the wake signal, the interpreter thread's id and the retry backoff.
+// The other direction: unix_wake_wait() is where the interpreter itself
+// blocks for an event (_xen.wait), on a backend's file descriptor (the linux
+// backend's /dev/xen/evtchn) or on nothing but the wake signal (the sim),
+// without losing a wake that lands between its check and its sleep.
+//
+// Owns: the wake signal, the interpreter thread's id, the retry backoff and
+// the interpreter's race-free wait.
 // Must not know: Xen, event channels or which backend calls it. It reads
 // MicroPython's scheduler state (MP_STATE_VM sched_*), the one place that
 // does.
+#define _GNU_SOURCE 1
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <time.h>
 
 #include "py/mpstate.h"
 #include "unix_wake.h"
@@ -78,4 +87,30 @@ int unix_wake_thread(void *(*fn)(void *)) {
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&a);
     return -rc;
+}
+
+// Wait on the interpreter thread until fd is readable (fd < 0: no fd), a
+// signal arrives (the wake signal, Ctrl-C) or timeout_ms passes (-1: no
+// limit). Work already scheduled returns at once. The wake signal is blocked
+// from the check of the scheduler until ppoll() atomically unblocks it, so
+// a wake sent in between interrupts the ppoll instead of being lost.
+// Returns 1 if fd is readable, 0 otherwise (timeout, signal, work queued).
+int unix_wake_wait(int fd, int timeout_ms) {
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, UNIX_WAKE_SIGNAL);
+    sigaddset(&block, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &block, &old);
+    int rc = 0;
+    if (MP_STATE_VM(sched_state) != MP_SCHED_PENDING) {
+        struct pollfd pfd = { .fd = fd, .events = POLLIN };
+        struct timespec ts = { timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L };
+        sigset_t during = old;
+        sigdelset(&during, UNIX_WAKE_SIGNAL);
+        sigdelset(&during, SIGINT);
+        int r = ppoll(&pfd, fd >= 0 ? 1 : 0, timeout_ms < 0 ? NULL : &ts, &during);
+        rc = r > 0 && (pfd.revents & POLLIN) ? 1 : 0;
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return rc;
 }

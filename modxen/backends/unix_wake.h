@@ -35,5 +35,6 @@ int unix_wake_retry(int ms);
 // Start a detached thread that takes no signals (they all belong to the
 // interpreter: its wake-up, Ctrl-C, the GC's thread signal). 0 or -errno.
 int unix_wake_thread(void *(*fn)(void *));
+int unix_wake_wait(int fd, int timeout_ms);
 
 #endif

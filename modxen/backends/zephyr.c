@@ -642,6 +642,13 @@ void xenhv_wake(void) {
     mp_hal_signal_event();
 }
 
+// Upcalls are interrupts here: MicroPython's own event wait (woken by
+// mp_hal_signal_event above) is the whole of it.
+int xenhv_wait(int timeout_ms) {
+    (void)timeout_ms;
+    return XENHV_WAIT_BY_PORT;
+}
+
 static void evtchn_cb(void *priv) {
     evtchn_port_t port = (evtchn_port_t)(uintptr_t)priv;
     mask_event_channel(port);

@@ -102,6 +102,15 @@ static void *kicker_main(void *arg) {
     return NULL;
 }
 
+// The sim's events are raised on the interpreter's thread (scheduled at
+// once) or by a test's guest thread (which signals): wait for either.
+int xenhv_wait(int timeout_ms) {
+    if (!sim_up) {
+        return -XEN_ENODEV;
+    }
+    return unix_wake_wait(-1, timeout_ms);
+}
+
 void xenhv_wake(void) {
     if (sim_up && unix_wake_from_other_thread()) {
         if (sim_wake_drops > 0) {

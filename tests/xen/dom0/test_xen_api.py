@@ -349,6 +349,51 @@ def test_event_during_a_scheduled_callback_wakes_sleep():
         b.close()
 
 
+def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
+    # _xen.wait() reads /dev/xen/evtchn on the interpreter's thread and parks the
+    # reader thread meanwhile (and for a moment after). Every event must still
+    # arrive: in the wait, and while the interpreter is busy elsewhere after it.
+    a = _xen.alloc_unbound(0)
+    b = _xen.bind_interdomain(0, a.port)
+    try:
+        wait_for(lambda: b.pending == 1)
+        b.consume()
+        seen = []
+
+        def on_event(ch):
+            ch.consume()
+            seen.append(time.ticks_ms())
+        a.callback = on_event
+        t0 = time.ticks_ms()
+        _xen.wait(300)
+        waited = time.ticks_diff(time.ticks_ms(), t0)
+        check(waited >= 290 and not seen, "wait(300) with no event: %d ms, %r" % (waited, seen))
+        slow = 0
+        for i in range(100):
+            b.notify()
+            t0 = time.ticks_ms()
+            while len(seen) <= i and time.ticks_diff(time.ticks_ms(), t0) < 3000:
+                _xen.wait(3000)
+            if time.ticks_diff(time.ticks_ms(), t0) >= 1000:
+                slow += 1
+        eq((len(seen), slow), (100, 0), "events taken in _xen.wait (count, waits of 1 s or more)")
+        # right after a wait, busy in Python: the reader thread must deliver it
+        b.notify()
+        t0 = time.ticks_ms()
+        while len(seen) == 100 and time.ticks_diff(time.ticks_ms(), t0) < 2000:
+            pass
+        eq(len(seen), 101, "event while the interpreter is busy after a wait")
+        # and time.sleep is still woken by an event
+        b.notify()
+        t0 = time.ticks_ms()
+        time.sleep(1)
+        check(len(seen) == 102 and time.ticks_diff(seen[-1], t0) < 900,
+              "event during time.sleep after waits: %r" % (seen[-2:],))
+    finally:
+        a.close()
+        b.close()
+
+
 def test_poll_on_event_channel():
     ch = _xen.bind_virq(_xen.VIRQ_DOM_EXC)
     try:
