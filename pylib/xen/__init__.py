@@ -2,6 +2,7 @@
 #   xen.start(**options)            bring up the dom0 services (idempotent)
 #   xen.domain_create(cfg, paused=False) -> xen.Domain
 #   xen.domains() -> [xen.Domain]
+#   xen.serve(seconds=None)         sleep and serve the guests' events
 #   xen.get_dom0()                  the one object that owns this dom0's state
 # Submodules are imported on first use to keep a board's heap free.
 #
@@ -37,6 +38,12 @@ def domain_create(cfg, paused=False):
 
 def domains():
     return get_dom0().all_domains()
+
+
+def serve(seconds=None):
+    """Serve the guests' events (xenstore, consoles, domain exits) for
+    `seconds`, None for ever: the end of a dom0 program."""
+    return get_dom0().serve(seconds)
 
 
 def __getattr__(name):

@@ -120,4 +120,6 @@ class Domain:
                 return "gone"
             if timeout is not None and time.ticks_diff(time.ticks_ms(), t0) >= timeout * 1000:
                 return None
-            time.sleep_ms(5)
+            # sleeps until an event (the domain's exit raises VIRQ_DOM_EXC)
+            # or 5 ms, whichever is first; callbacks run meanwhile
+            _xen.wait(5)
