@@ -113,6 +113,23 @@ class Dom0:
             self._drop_ring(domid)
         self.exc.close()
 
+    def serve(self, seconds=None):
+        """Serve the guests (xenstore rings, consoles, domain exits) for
+        `seconds` (None: for ever): dom0 sleeps until each event and runs its
+        callbacks (_xen.wait), on the interpreter's own thread where the
+        backend allows. What a dom0 program calls when it has nothing else to
+        do; Ctrl-C ends it with KeyboardInterrupt."""
+        wait = _xen.wait
+        if seconds is None:
+            while True:
+                wait(-1)
+        end = time.ticks_add(time.ticks_ms(), int(seconds * 1000))
+        while True:
+            left = time.ticks_diff(end, time.ticks_ms())
+            if left <= 0:
+                return
+            wait(left)
+
     @property
     def abi(self):
         """The running Xen release (_xen.abi(), asked once)."""
@@ -141,10 +158,18 @@ class Dom0:
     def _send_queued(self):
         """Flush what the core queued for connections other than dom0's own
         (watch events fired by another connection's change)."""
+        flushed = False
         for conn in self.store.drain_dirty():
             io = conn.io
-            if io is not None and io is not self.xs:
+            # a ring whose replies are all out (the one just served) has
+            # nothing to flush
+            if io is not None and io is not self.xs and conn.out:
                 io.flush()
+                flushed = True
+        if flushed:
+            # a flush serves the ring's requests too, and may use up its
+            # budget
+            self._round_robin()
 
     def introduce(self, domid, gfn, port):
         self.xs.introduce(domid, gfn, port)
@@ -199,26 +224,36 @@ class Dom0:
             m.close()
             raise
         self.rings[domid] = (r, m, ch)
-        ch.callback = lambda c: self._ring_event(domid)
-        self._ring_event(domid)
+        ch.callback = self._ring_callback(r)
+        ch.callback(ch)
 
-    def _ring_event(self, domid):
-        ent = self.rings.get(domid)
-        if ent is None:
-            return
-        ent[2].consume()
-        ent[0].service()
-        # Round-robin over rings that still have work, so one flooding guest
-        # cannot starve the others (each pass serves a bounded budget).
+    def _ring_callback(self, r):
+        # The upcall of one guest's store ring: once per guest request, so
+        # it does no more than it must (no lookup, no list per event).
+        store = self.store
+
+        def on_event(ch):
+            ch.consume()
+            r.service()
+            if r.busy:
+                self._round_robin()
+            if store.dirty:
+                # events this guest's requests fired for other guests
+                self._send_queued()
+            if store.actions:
+                self.pump()
+        return on_event
+
+    def _round_robin(self):
+        # Serve every ring that still has work (its last pass used up its
+        # budget, in its event or in a flush), a bounded budget each per
+        # pass, so one flooding guest cannot starve the others.
         busy = [e[0] for e in self.rings.values() if e[0].busy]
         while busy:
             for r in busy:
                 r.busy = False
                 r.service()
             busy = [e[0] for e in self.rings.values() if e[0].busy]
-        # events this guest's requests fired for other guests
-        self._send_queued()
-        self.pump()
 
     def _drop_ring(self, domid):
         ent = self.rings.pop(domid, None)

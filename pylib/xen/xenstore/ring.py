@@ -133,8 +133,8 @@ class Ring:
         hdr = self.hdr
         limit = store.limit(conn.dom, "outstanding") if not conn.priv else 1 << 30
         while True:
-            moved = False
             # ---- responses out, a packet at a time until the ring is full
+            wrote = False
             while self.cur is not None or conn.out:
                 cur = self.cur
                 if cur is None:
@@ -148,38 +148,45 @@ class Ring:
                     break
                 self.rsp_prod = (self.rsp_prod + n) & _M
                 self.stats_out += n
-                moved = kick = True
+                wrote = kick = True
                 off = self.curoff + n
                 if off < len(cur):
                     self.curoff = off
                     break
                 self.cur = None
-            # ---- one request in (the rest waits for the next pass)
-            if conn.nreplies + (1 if self.cur is not None and self.cur[0] != _WATCH_EVENT else 0) < limit:
-                try:
-                    n = _xs_read(p, self.req_cons, inbuf, self.have)
-                except OSError:
-                    return self._bad_index("req")
-                if n:
-                    self.req_cons = (self.req_cons + n) & _M
-                    self.have += n
-                    self.stats_in += n
-                    moved = kick = True
-                try:
-                    pl = _parse(inbuf, 0, self.have, hdr)
-                except ValueError:
-                    self._fail(ERROR_PROTO, "xenstore message length %d > %d"
-                               % (_u32("<I", inbuf, 12)[0], wire.PAYLOAD_MAX))
-                    return False
-                if pl is not None:
-                    self.have = 0
-                    store.handle(conn, hdr[0], hdr[1], hdr[2], pl)
-                    moved = True
-                    budget -= 1
-                    if budget <= 0:
-                        self.busy = True
-            if not moved or self.busy:
+            # ---- one request in; another pass only after one was handled
+            # (its reply goes out, the next request may be there), or when
+            # replies went out while too many were waiting to read more
+            if self.busy:
                 break
+            if conn.nreplies + (1 if self.cur is not None and self.cur[0] != _WATCH_EVENT else 0) >= limit:
+                if wrote:
+                    continue
+                break
+            try:
+                n = _xs_read(p, self.req_cons, inbuf, self.have)
+            except OSError:
+                return self._bad_index("req")
+            if n:
+                self.req_cons = (self.req_cons + n) & _M
+                self.have += n
+                self.stats_in += n
+                kick = True
+            try:
+                pl = _parse(inbuf, 0, self.have, hdr)
+            except ValueError:
+                self._fail(ERROR_PROTO, "xenstore message length %d > %d"
+                           % (_u32("<I", inbuf, 12)[0], wire.PAYLOAD_MAX))
+                return False
+            if pl is None:
+                break
+            self.have = 0
+            store.handle(conn, hdr[0], hdr[1], hdr[2], pl)
+            budget -= 1
+            if budget <= 0:
+                # its reply goes out in the next pass; the requests after
+                # it wait for the caller's next round
+                self.busy = True
         if kick:
             self.notify()
         return True

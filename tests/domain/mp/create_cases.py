@@ -3,6 +3,7 @@
 # lifecycle actions, and every hypercall of a build failing in turn.
 import time
 import xen
+from xen.xenstore import wire as W
 import _xen
 from xen import xenstore
 import _xensim as sim
@@ -85,6 +86,25 @@ def guests_isolated(cfg_a, cfg_b):
     t, body = gb.read(b'/local/domain/%d/data/secret' % a.domid)
     t2, body2 = gb.write(b'/local/domain/%d/data/x' % a.domid, b'y')
     return [t, body[:6].decode(), t2, body2[:6].decode()]
+
+
+def burst_then_other_guest(cfg_a, cfg_b, n):
+    """Guest a queues n requests (more than one pass's budget) and kicks
+    once; then guest b asks one thing and kicks. Returns [a's replies,
+    b's reply type]: every request of each is answered on its one event."""
+    from simguest import SimGuest
+    a = xen.domain_create(cfg_a)
+    b = xen.domain_create(cfg_b)
+    ga = SimGuest(a.domid)
+    gb = SimGuest(b.domid)
+    for i in range(n):
+        ga.send(W.WRITE, b'data/k%d\x00v' % i)
+    ga.kick()
+    ga.pull()
+    gb.send(W.READ, b'name\x00')
+    gb.kick()
+    gb.pull()
+    return [len(ga.replies), [r[0] for r in gb.replies]]
 
 
 def duplicate_name(cfg):
