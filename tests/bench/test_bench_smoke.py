@@ -1,4 +1,4 @@
-"""Every benchmark in bench/ still runs (issue 13, part 5).
+"""Every benchmark in bench/ still runs.
 
 `make bench` runs them in full; here each runs in its --smoke mode (a few
 iterations, about a second) and must exit 0 and write its JSON with every

@@ -1,4 +1,4 @@
-"""Mutated xl.cfg files fed to xen.domain_create on the sim (issue 13, part 4).
+"""Mutated xl.cfg files fed to xen.domain_create on the sim.
 
 The three xl.cfg files in xlcfg/ are mutated 330 ways each (byte flips, NULs,
 bytes that are not UTF-8, odd unicode, truncation, duplicated, deleted and

@@ -1,4 +1,4 @@
-# A guest's last words reach dom0 (issue 13, section 1), on real Xen: a Linux domU that
+# A guest's last words reach dom0 on real Xen: a Linux domU that
 # prints a unique line and powers off in the same instant, and one that panics. Our
 # console server must drain the ring one last time before the domain's page goes; the
 # Domain object keeps the dead domain's console. The guest runs the tier's init
