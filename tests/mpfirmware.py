@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-from binascii import hexlify, unhexlify
 from pathlib import Path
 
 import pytest
@@ -33,7 +32,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = ROOT / "tests"
 FIRMWARE = Path(os.environ.get("MODXEN_FIRMWARE", ROOT / "build" / "host" / "micropython"))
-MARK = "@@mp-result@@"          # tests/mp/mptest.py prints the result after it
 
 
 class MicroPythonError(AssertionError):
@@ -82,24 +80,18 @@ def run(argv, *, helpers=(), env=None, drop=(), heap=None, timeout=60, cwd=None,
     return out, err
 
 
-def _encode(o):
-    if isinstance(o, (bytes, bytearray)):
-        return {"bytes": hexlify(bytes(o)).decode()}
-    if isinstance(o, (list, tuple)):
-        return [_encode(x) for x in o]
-    if isinstance(o, dict):
-        return {k: _encode(v) for k, v in o.items()}
-    return o
+def _load_mptest():
+    # The firmware's half of the call convention, imported here too: one
+    # encoding of bytes for both sides (the module runs in CPython as is).
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("mptest", TESTS / "mp" / "mptest.py")
+    m = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m)
+    return m
 
 
-def _decode(o):
-    if isinstance(o, dict):
-        if len(o) == 1 and "bytes" in o:
-            return unhexlify(o["bytes"])
-        return {k: _decode(v) for k, v in o.items()}
-    if isinstance(o, list):
-        return [_decode(x) for x in o]
-    return o
+_mptest = _load_mptest()
+_encode, _decode, MARK = _mptest.encode, _mptest.decode, _mptest.MARK
 
 
 def _caller_mp_dir(depth):

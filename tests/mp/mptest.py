@@ -47,6 +47,15 @@ def fails(f, *a, **k):
     return None
 
 
+def errno_of(f, *a, **k):
+    """None if f(*a, **k) succeeds, the errno of the OSError it raises."""
+    try:
+        f(*a, **k)
+    except OSError as e:
+        return e.errno
+    return None
+
+
 def main(module, func, args, kwargs):
     m = __import__(module)
     r = getattr(m, func)(*decode(json.loads(args)), **decode(json.loads(kwargs)))

@@ -11,6 +11,7 @@ import _xenring
 import _xensim
 import xen.console as xc
 from conguest import Guest
+from mptest import errno_of
 
 _xensim.reset()
 IN = _xenring.CONSOLE_IN        # (ring offset, size, cons offset, prod offset)
@@ -36,14 +37,6 @@ def flood(g, data, chunk=None):
     while off < len(data):
         end = len(data) if chunk is None else min(len(data), off + chunk)
         off += g.write(data[:end], off)
-
-
-def errno_of(f, *a):
-    try:
-        f(*a)
-    except OSError as e:
-        return e.errno
-    return None
 
 
 def layouts():

@@ -5,6 +5,7 @@ import os
 import vfs
 from xen.images import TarFS, ArchiveError
 from domlib import sha
+from mptest import errno_of
 
 MOUNT = '/images'
 S_IFDIR = 0x4000        # st_mode's directory bit
@@ -36,14 +37,6 @@ def served(archive, names):
     return [sorted(os.listdir(MOUNT)), os.listdir(MOUNT + '/dir'), os.listdir(MOUNT + '/dir/sub'),
             {p: [os.stat(MOUNT + '/' + p)[6], file_sha(MOUNT + '/' + p)] for p in names},
             os.stat(MOUNT + '/dir')[0] & S_IFDIR != 0, open(MOUNT + '/dir/sub/notes.txt').read()]
-
-
-def errno_of(f, *a):
-    try:
-        f(*a)
-    except OSError as e:
-        return e.errno
-    return None
 
 
 def read_only_and_missing(archive):

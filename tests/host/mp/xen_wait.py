@@ -21,9 +21,9 @@ def timeout_without_events(ms):
     return _elapsed(t0)
 
 
-def event_from_another_thread(delay_ms, limit_ms):
-    """A guest thread notifies after delay_ms; dom0 waits up to limit_ms.
-    Returns [callbacks run when wait returned, ms waited]."""
+def _guest_notifies_after(delay_ms):
+    """A guest with a channel to dom0 whose thread notifies after delay_ms;
+    returns the list its callbacks append to."""
     g = Guest()
     seen = []
     g.ch.callback = lambda c: (seen.append(1), c.consume())
@@ -32,6 +32,13 @@ def event_from_another_thread(delay_ms, limit_ms):
         time.sleep_ms(delay_ms)
         sim.guest_notify(g.d, g.gport)
     _thread.start_new_thread(guest, ())
+    return seen
+
+
+def event_from_another_thread(delay_ms, limit_ms):
+    """dom0 waits up to limit_ms for a guest thread's event: [callbacks run
+    when wait returned, ms waited]."""
+    seen = _guest_notifies_after(delay_ms)
     t0 = time.ticks_ms()
     _xen.wait(limit_ms)
     return [len(seen), _elapsed(t0)]
@@ -56,17 +63,10 @@ def no_lost_wakeup(rounds, limit_ms):
 
 
 def serve_for(seconds, delay_ms):
-    """xen.serve(seconds) with a guest's xenstore-free event meanwhile:
-    [callbacks run, ms served]."""
+    """xen.serve(seconds) with a guest's event meanwhile: [callbacks run,
+    ms served]."""
     xen.start(consoles=False)
-    g = Guest()
-    seen = []
-    g.ch.callback = lambda c: (seen.append(1), c.consume())
-
-    def guest():
-        time.sleep_ms(delay_ms)
-        sim.guest_notify(g.d, g.gport)
-    _thread.start_new_thread(guest, ())
+    seen = _guest_notifies_after(delay_ms)
     t0 = time.ticks_ms()
     xen.serve(seconds)
     return [len(seen), _elapsed(t0)]

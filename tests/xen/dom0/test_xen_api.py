@@ -38,6 +38,22 @@ def wait_for(cond, ms=3000):
     return xtest.wait_for(cond, ms, 5)
 
 
+class Loopback:
+    """Two dom0 ports bound to each other, the event Xen raises on binding
+    already consumed: (a, b); both closed however the test ends."""
+
+    def __enter__(self):
+        self.a = _xen.alloc_unbound(0)
+        self.b = _xen.bind_interdomain(0, self.a.port)
+        wait_for(lambda: self.b.pending == 1)
+        self.b.consume()
+        return self.a, self.b
+
+    def __exit__(self, *exc):
+        self.a.close()
+        self.b.close()
+
+
 def test_backend_is_linux():
     eq(_xen.BACKEND, "linux", "backend")
 
@@ -319,11 +335,7 @@ def test_event_during_a_scheduled_callback_wakes_sleep():
     # returned and sleep is back in select for the remaining time: the backend must
     # wake the interpreter again then.
     import micropython
-    a = _xen.alloc_unbound(0)
-    b = _xen.bind_interdomain(0, a.port)
-    try:
-        wait_for(lambda: b.pending == 1)
-        b.consume()
+    with Loopback() as (a, b):
         seen = []
 
         def slow(_):
@@ -344,20 +356,13 @@ def test_event_during_a_scheduled_callback_wakes_sleep():
         eq(len(seen), 2, "events seen")
         late = time.ticks_diff(seen[1], t0)
         check(late < 1200, "the second event's callback ran only after %d ms" % late)
-    finally:
-        a.close()
-        b.close()
 
 
 def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
     # _xen.wait() reads /dev/xen/evtchn on the interpreter's thread and parks the
     # reader thread meanwhile (and for a moment after). Every event must still
     # arrive: in the wait, and while the interpreter is busy elsewhere after it.
-    a = _xen.alloc_unbound(0)
-    b = _xen.bind_interdomain(0, a.port)
-    try:
-        wait_for(lambda: b.pending == 1)
-        b.consume()
+    with Loopback() as (a, b):
         seen = []
 
         def on_event(ch):
@@ -389,9 +394,6 @@ def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
         time.sleep(1)
         check(len(seen) == 102 and time.ticks_diff(seen[-1], t0) < 900,
               "event during time.sleep after waits: %r" % (seen[-2:],))
-    finally:
-        a.close()
-        b.close()
 
 
 def test_poll_on_event_channel():
