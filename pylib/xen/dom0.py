@@ -231,14 +231,18 @@ class Dom0:
         # The upcall of one guest's store ring: once per guest request, so
         # it does no more than it must (no lookup, no list per event).
         store = self.store
+        conn = r.conn
 
         def on_event(ch):
             ch.consume()
             r.service()
             if r.busy:
                 self._round_robin()
-            if store.dirty:
-                # events this guest's requests fired for other guests
+            d = store.dirty
+            # events this guest's requests fired for other guests (its own
+            # connection stays listed while its replies are all out: no
+            # drain per request for it)
+            if d and (len(d) > 1 or d[0] is not conn or conn.out):
                 self._send_queued()
             if store.actions:
                 self.pump()
