@@ -50,9 +50,11 @@ THEIRS = ("cxenstored", "oxenstored")
 TARGETS = (1.0, 1.5)
 N = 200
 PAD_MS = 1500
+SMOKE_N = 10          # --smoke: every phase and field, a few requests
+SMOKE_PAD_MS = 300
 
 
-def guest_share(n):
+def guest_share(n, pad_ms=PAD_MS):
     """xsbench (static aarch64) and its init as a cpio archive dom0 appends to the
     tier's guest initramfs, and the run's parameters."""
     share = os.path.join(WORK, "share")
@@ -75,7 +77,7 @@ def guest_share(n):
     if x.returncode != 0:
         raise Failed("cpio failed: %s" % x.stderr.decode()[-500:])
     with open(os.path.join(share, "params.json"), "w") as f:
-        json.dump({"n": n, "pad_ms": PAD_MS}, f)
+        json.dump({"n": n, "pad_ms": pad_ms}, f)
     return share
 
 
@@ -165,6 +167,9 @@ def main():
     args = sys.argv[1:]
     releases = list(RELEASES)
     n = N
+    pad_ms = PAD_MS
+    smoke = False
+    out_dir = os.path.join(ROOT, "build", "bench")
     reparse = False
     while args:
         if args[0] == "--xen" and len(args) > 1:
@@ -176,16 +181,24 @@ def main():
         elif args[0] == "--n" and len(args) > 1:
             n = int(args[1])
             args = args[2:]
+        elif args[0] == "--smoke":
+            n, pad_ms, smoke = SMOKE_N, SMOKE_PAD_MS, True
+            args = args[1:]
+        elif args[0] == "--out" and len(args) > 1:
+            out_dir = args[1]
+            args = args[2:]
         else:
-            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--reparse]", file=sys.stderr)
+            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--smoke] [--out DIR] [--reparse]",
+                  file=sys.stderr)
             sys.exit(2)
-    releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
+    if "--xen" not in sys.argv:
+        releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
     if not os.path.isfile(FW):
         print("bench/realxen-xs: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
         sys.exit(1)
     sections = {}
     try:
-        share = None if reparse else guest_share(n)
+        share = None if reparse else guest_share(n, pad_ms)
     except Failed as e:
         print("bench/realxen-xs: %s" % e, file=sys.stderr)
         sys.exit(1)
@@ -203,12 +216,13 @@ def main():
                 "phases ours, cxenstored, oxenstored, ours; medians over "
                 "each side's runs; ratio = their time / ours",
         "n": n,
+        "smoke": smoke,
         "targets": list(TARGETS),
         "ratios": {rel: s.get("ratios") for rel, s in sections.items()},
         "releases": sections,
     }
-    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "build", "bench", "realxen-xs.json"), "w") as f:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "realxen-xs.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(json.dumps(out, indent=1))
     for rel, s in sections.items():

@@ -33,6 +33,7 @@ OUT = os.path.join(ROOT, "build", "xen-qemu", "bench")    # run.sh writes OUT/xe
 TARGET = 2.0
 RELEASES = ("4.17", "4.20")
 KEYS = ("create_ms", "first_output_ms", "guest_up_ms")
+RUNS = 3            # builds per phase; --smoke: 1
 
 
 class Failed(Exception):
@@ -86,10 +87,20 @@ def bench_lines(out, rel):
     return res
 
 
-def bench_one(rel):
+def params_share(runs):
+    """The dom0 side's parameters, as a share (benchlib reads them)."""
+    d = os.path.join(ROOT, "build", "bench", "realxen-params")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "params.json"), "w") as f:
+        json.dump({"runs": runs}, f)
+    return d
+
+
+def bench_one(rel, runs=RUNS):
     """One release's boot: its section of the JSON (raises Failed)."""
     xl = fetch_release(rel)
-    log, rc = boot(rel, os.path.join(ROOT, "bench", "realxen-dom0"), OUT, {"xl": xl}, 900, 400)
+    log, rc = boot(rel, os.path.join(ROOT, "bench", "realxen-dom0"), OUT,
+                   {"xl": xl, "rxparams": params_share(runs)}, 900, 400)
     booted = [l.split("booted: ", 1)[1] for l in log.splitlines() if " booted: " in l]
     res = bench_lines(OUT, rel)
     phases = (("ours", "ours"), ("xl", "xl"), ("ours", "ours_again"), ("xl", "xl_again"), ("ours", "ours_last"))
@@ -130,19 +141,31 @@ def bench_one(rel):
 
 def main():
     releases = list(RELEASES)
-    if sys.argv[1:2] == ["--xen"] and len(sys.argv) == 3:
-        releases = [sys.argv[2]]
-    elif sys.argv[1:]:
-        print("usage: bench/realxen.py [--xen 4.17|4.20]", file=sys.stderr)
-        sys.exit(2)
-    releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
+    runs = RUNS
+    out_dir = os.path.join(ROOT, "build", "bench")
+    args = sys.argv[1:]
+    while args:
+        if args[0] == "--xen" and len(args) > 1:
+            releases = [args[1]]
+            args = args[2:]
+        elif args[0] == "--smoke":
+            runs = 1
+            args = args[1:]
+        elif args[0] == "--out" and len(args) > 1:
+            out_dir = args[1]
+            args = args[2:]
+        else:
+            print("usage: bench/realxen.py [--xen 4.17|4.20] [--smoke] [--out DIR]", file=sys.stderr)
+            sys.exit(2)
+    if "--xen" not in sys.argv:
+        releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
     if not os.path.isfile(FW):
         print("bench/realxen: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
         sys.exit(1)
     sections = {}
     for rel in releases:
         try:
-            sections[rel] = bench_one(rel)
+            sections[rel] = bench_one(rel, runs)
         except Failed as e:
             print("bench/realxen: %s" % e, file=sys.stderr)
             sections[rel] = {"error": str(e).splitlines()[0]}
@@ -152,11 +175,13 @@ def main():
                 "(Debian arm64; xl from the same Debian release); phases ours, xl, ours, xl, ours; "
                 "medians over all runs of each side",
         "target": TARGET,
+        "runs_per_phase": runs,
+        "smoke": runs != RUNS,
         "ratio_xl_over_ours": {rel: s.get("ratio_xl_over_ours") for rel, s in sections.items()},
         "releases": sections,
     }
-    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
-    with open(os.path.join(ROOT, "build", "bench", "realxen.json"), "w") as f:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "realxen.json"), "w") as f:
         json.dump(out, f, indent=1)
     print(json.dumps(out, indent=1))
     for rel, s in sections.items():

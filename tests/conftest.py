@@ -1,6 +1,8 @@
 """pytest drives the built firmware (tests/mpfirmware.py runs a folder's
 mp/ modules in it). Shared by every capability folder under tests/: the
 helper modules' path and the Xen releases the sim plays."""
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -65,3 +67,20 @@ def _sim_release(request, monkeypatch):
     release = spec.params.get("xen_release") if spec is not None else None
     if release is not None:
         monkeypatch.setenv("MODXEN_SIM_XEN", release)
+
+
+# ---- the aarch64 firmware (the real-Xen tier and the real-Xen benchmarks) ----
+@pytest.fixture(scope="session")
+def aarch64_firmware():
+    """The aarch64 firmware, built once for every release: (path, None) or (None, why)."""
+    firmware = os.environ.get("MODXEN_AARCH64_FIRMWARE")   # a prebuilt one, else build it
+    if firmware:
+        return firmware, None
+    try:
+        build = subprocess.run(["make", "-C", str(ROOT), "firmware-aarch64"], capture_output=True,
+                               text=True, timeout=900)
+    except subprocess.TimeoutExpired:
+        return None, "make firmware-aarch64 timed out"
+    if build.returncode != 0:
+        return None, "make firmware-aarch64 failed:\n" + build.stdout[-3000:] + build.stderr[-3000:]
+    return str(ROOT / "build" / "aarch64-linux" / "micropython"), None

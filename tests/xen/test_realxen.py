@@ -64,22 +64,6 @@ class Run:
         return self.results, self.log
 
 
-@pytest.fixture(scope="session")
-def aarch64_firmware():
-    """The aarch64 firmware, built once for every release: (path, None) or (None, why)."""
-    firmware = os.environ.get("MODXEN_AARCH64_FIRMWARE")   # a prebuilt one, else build it
-    if firmware:
-        return firmware, None
-    try:
-        build = subprocess.run(["make", "-C", str(ROOT), "firmware-aarch64"], capture_output=True,
-                               text=True, timeout=900)
-    except subprocess.TimeoutExpired:
-        return None, "make firmware-aarch64 timed out"
-    if build.returncode != 0:
-        return None, "make firmware-aarch64 failed:\n" + build.stdout[-3000:] + build.stderr[-3000:]
-    return str(ROOT / "build" / "aarch64-linux" / "micropython"), None
-
-
 @pytest.fixture(scope="module", params=RELEASES, ids=["xen" + r for r in RELEASES])
 def realxen(request, aarch64_firmware):
     """Boot the release's hypervisor, return its Run."""
