@@ -6,6 +6,11 @@
 // vcpu contexts, device and I/O-memory passthrough, get_domain_state.
 // Must not know: how a hypercall is issued (xenhv.h) or what a domain is for
 // (the frozen `xen` package).
+//
+// Alike on purpose: the small domctls (max_vcpus, max_mem, set_address_size,
+// ...) are five lines each of the same shape, one function per Python name as
+// MicroPython's bindings are written; each sets a different field of Xen's
+// union, which a macro would hide.
 #include "modxen.h"
 
 // One getdomaininfo record as a dict. The layout is shared by the domctl and

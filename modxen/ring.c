@@ -249,6 +249,8 @@ static mp_obj_t mod_xenring_xs_read(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xenring_xs_read_obj, 4, 4, mod_xenring_xs_read);
 
+// (xs_read and xs_write open alike, checking their arguments: each checks
+// a different ring's own index.)
 // xs_write(page, rsp_prod, data, off) -> n
 // Copies as much of data[off:] as the response ring has room for and stores
 // rsp_prod + n in the page.

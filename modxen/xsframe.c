@@ -35,13 +35,17 @@ static uint32_t get_u32(const uint8_t *p) {
 // A bytes object whose hash is left to be computed when first needed (hash
 // 0 means "not computed" to MicroPython's runtime): payloads, values and
 // replies are copied, never hashed, and hashing 4 KB costs more than the
-// rest of a request.
-static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
+// rest of a request. Here a + b, two pieces joined (b may be NULL, blen 0).
+static mp_obj_t new_bytes_lazy_join(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
+    size_t len = alen + blen;
     if (len == 0) {
         return mp_const_empty_bytes;
     }
     byte *p = m_new(byte, len + 1);
-    memcpy(p, data, len);
+    memcpy(p, a, alen);
+    if (blen) {
+        memcpy(p + alen, b, blen);
+    }
     p[len] = '\0';
     mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
     o->hash = 0;
@@ -50,21 +54,8 @@ static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
     return MP_OBJ_FROM_PTR(o);
 }
 
-// The same for a + b (two pieces joined).
-static mp_obj_t new_bytes_lazy_join(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen) {
-    size_t len = alen + blen;
-    if (len == 0) {
-        return mp_const_empty_bytes;
-    }
-    byte *p = m_new(byte, len + 1);
-    memcpy(p, a, alen);
-    memcpy(p + alen, b, blen);
-    p[len] = '\0';
-    mp_obj_str_t *o = mp_obj_malloc(mp_obj_str_t, &mp_type_bytes);
-    o->hash = 0;
-    o->len = len;
-    o->data = p;
-    return MP_OBJ_FROM_PTR(o);
+static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
+    return new_bytes_lazy_join(data, len, NULL, 0);
 }
 
 static size_t arg_index(mp_obj_t o, size_t limit) {

@@ -10,6 +10,11 @@
 # WRITE, MKDIR, RM, DIRECTORY, GET/SET_PERMS), which stays here whole, hot
 # and inlined. Watches, transactions and domains are mixins (watches.py,
 # transactions.py, domains.py); the data model is node.py.
+#
+# Repeated on purpose (a call per request costs more than the lines): the
+# argument check and _canon()'s common case at the top of _read, _write and
+# _rm (the duplicates tool pairs these), _queue() in handle, _changed() in
+# _write.
 from . import wire
 try:
     from micropython import const   # names below become literals when compiled

@@ -22,20 +22,23 @@ class Watches:
     def _drop_watches(self, conn):
         ws = conn.watches
         for key in ws:
-            path = key[0]
-            lst = self.watches.get(path)
-            if lst:
-                for i in range(len(lst)):
-                    w = lst[i]
-                    if w[0] is conn and w[1] == key[1]:
-                        del lst[i]
-                        break
-                if not lst:
-                    del self.watches[path]
-            self.nwatches -= 1
-            conn.dom.watches -= 1
-            conn.dom.mem -= len(path) + len(key[1]) + 32
+            self._forget(conn, key[0], key[1])
         conn.watches = {}
+
+    def _forget(self, conn, path, token):
+        """One watch of conn out of the index and the accounts."""
+        lst = self.watches.get(path)
+        if lst:
+            for i in range(len(lst)):
+                w = lst[i]
+                if w[0] is conn and w[1] == token:
+                    del lst[i]
+                    break
+            if not lst:
+                del self.watches[path]
+        self.nwatches -= 1
+        conn.dom.watches -= 1
+        conn.dom.mem -= len(path) + len(token) + 32
 
     def _watch(self, conn, tx, payload):
         a = _args(payload, 2)
@@ -81,17 +84,7 @@ class Watches:
         if key not in conn.watches:
             raise XsError(b"ENOENT")
         del conn.watches[key]
-        lst = self.watches[path]
-        for i in range(len(lst)):
-            w = lst[i]
-            if w[0] is conn and w[1] == token:
-                del lst[i]
-                break
-        if not lst:
-            del self.watches[path]
-        self.nwatches -= 1
-        conn.dom.watches -= 1
-        conn.dom.mem -= len(path) + len(token) + 32
+        self._forget(conn, path, token)
         return None
 
     def _reset_watches(self, conn, tx, payload):
