@@ -213,36 +213,38 @@ static uint8_t *xs_page(mp_obj_t page_in) {
 // xs_read(page, req_cons, buf, have) -> n
 // Adds to the message being assembled in buf[0:have] the bytes that complete
 // it, never a byte of the next one: its 16-byte header first, then the
-// header's len payload bytes. A len over XENSTORE_PAYLOAD_MAX copies nothing
-// past the header (the caller's framing refuses the message). Stores
-// req_cons + n in the page. buf holds at least a header and the largest
-// payload.
+// header's len payload bytes, as far as buf has room (the caller grows a
+// full buffer and calls again). A len over XENSTORE_PAYLOAD_MAX copies
+// nothing past the header (the caller's framing refuses the message).
+// Stores req_cons + n in the page.
 static mp_obj_t mod_xenring_xs_read(size_t n_args, const mp_obj_t *args) {
     (void)n_args;
     uint8_t *p = xs_page(args[0]);
     uint32_t cons = arg_idx(args[1]);
     mp_buffer_info_t buf;
     mp_get_buffer_raise(args[2], &buf, MP_BUFFER_WRITE);
-    if (buf.len < XS_HEADER + XENSTORE_PAYLOAD_MAX) {
-        mp_raise_ValueError(MP_ERROR_TEXT("xs_read: buffer smaller than a message"));
+    if (buf.len < XS_HEADER) {
+        mp_raise_ValueError(MP_ERROR_TEXT("xs_read: buffer smaller than a header"));
     }
     size_t have = arg_off(4, args, 3, buf.len);
     if (load_idx(p + xs_req.cons) != cons) {
         raise_corrupt();                       // the guest wrote req_cons
     }
     uint8_t *b = buf.buf;
-    size_t want = XS_HEADER;
-    if (have >= XS_HEADER) {
-        struct xsd_sockmsg h;
-        memcpy(&h, b, XS_HEADER);
-        want = h.len > XENSTORE_PAYLOAD_MAX ? have : XS_HEADER + h.len;
+    size_t n = 0;
+    if (have < XS_HEADER) {
+        n = ring_take(p, &xs_req, cons, b + have, XS_HEADER - have);
+        have += n;
     }
-    size_t n = want > have ? ring_take(p, &xs_req, cons, b + have, want - have) : 0;
-    if (have + n == XS_HEADER) {              // the header just completed: its payload too
+    if (have >= XS_HEADER) {                  // the payload, as far as it fits
         struct xsd_sockmsg h;
         memcpy(&h, b, XS_HEADER);
-        if (h.len && h.len <= XENSTORE_PAYLOAD_MAX) {
-            n += ring_take(p, &xs_req, cons + (uint32_t)n, b + XS_HEADER, h.len);
+        size_t want = h.len > XENSTORE_PAYLOAD_MAX ? have : XS_HEADER + h.len;
+        if (want > buf.len) {
+            want = buf.len;
+        }
+        if (want > have) {
+            n += ring_take(p, &xs_req, cons + (uint32_t)n, b + have, want - have);
         }
     }
     return MP_OBJ_NEW_SMALL_INT(n);

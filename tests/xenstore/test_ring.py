@@ -31,5 +31,12 @@ def test_corrupt_indices_stop_the_ring():
        XEN.XENSTORE_ERROR_PROTO, XEN.XENSTORE_CONNECTED, XEN.XENSTORE_ERROR_NONE)
 
 
+def test_messages_of_every_size_cross_the_ring():
+    # the server's input buffer starts small and grows for a long message:
+    # around that edge, and up to Xen's payload limit (several ring-fulls)
+    sizes = [10, 255, 256, 257, 271, 272, 273, 1000, 1024, 2048, 4000, XEN.XENSTORE_PAYLOAD_MAX]
+    assert mp("ring_cases.messages_of_every_size", sizes) == [[n, True] for n in sizes]
+
+
 def test_guest_that_never_reads_replies_is_bounded():
     mp("ring_cases.guest_that_never_reads_replies_is_bounded")

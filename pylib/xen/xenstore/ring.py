@@ -54,6 +54,7 @@ _xs_read = _xenring.xs_read
 _xs_write = _xenring.xs_write
 _parse = wire.parse
 _WATCH_EVENT = const(15)      # wire.WATCH_EVENT
+_INBUF = const(272)           # header + 256: the input buffer to start with
 
 
 class Ring:
@@ -67,7 +68,9 @@ class Ring:
         self.owner = page
         self.page = page if isinstance(page, memoryview) else memoryview(page)
         self.notify = notify
-        self.inbuf = bytearray(wire.HEADER + wire.PAYLOAD_MAX)
+        # Most requests are short: the buffer grows to the largest message
+        # only when one needs it (heap per guest ring).
+        self.inbuf = bytearray(_INBUF)
         self.have = 0           # bytes of the message being read, in inbuf
         self.hdr = [0, 0, 0]    # its type, req_id, tx_id once whole
         self.cur = None         # packet being copied out
@@ -179,6 +182,12 @@ class Ring:
                            % (_u32("<I", inbuf, 12)[0], wire.PAYLOAD_MAX))
                 return False
             if pl is None:
+                if self.have == len(inbuf) and len(inbuf) < wire.HEADER + wire.PAYLOAD_MAX:
+                    # a longer message than the buffer: room for the largest
+                    big = bytearray(wire.HEADER + wire.PAYLOAD_MAX)
+                    big[:self.have] = inbuf
+                    inbuf = self.inbuf = big
+                    continue
                 break
             self.have = 0
             store.handle(conn, hdr[0], hdr[1], hdr[2], pl)

@@ -147,7 +147,7 @@ def reconnection(features, connected):
 def corrupt_indices_stop_the_ring(ringidx, proto, connected, error_none):
     """Each corruption stops the ring with Xen's error code (ringidx for a
     bad index, proto for an over-long message) until the guest reconnects."""
-    for case in ("req", "rsp", "reqcons", "proto"):
+    for case in ("req", "rsp", "reqcons", "rspprod", "proto"):
         w = World()
         w.ok(w.d0, W.WATCH, b"@releaseDomain\x00r\x00")
         w.events(w.d0)
@@ -160,6 +160,9 @@ def corrupt_indices_stop_the_ring(ringidx, proto, connected, error_none):
             g.send(W.READ, b"a\x00")
         elif case == "reqcons":
             p32(g.page, REQ_CONS, 12345)
+        elif case == "rspprod":
+            p32(g.page, RSP_PROD, u32(g.page, RSP_PROD) + 7)    # dom0's own index
+            g.send(W.READ, b"a\x00")
         else:
             g.send_raw(struct.pack("<IIII", W.READ, 1, 0, 5000))   # over the payload limit
         assert g.server.service() is False
@@ -175,6 +178,24 @@ def corrupt_indices_stop_the_ring(ringidx, proto, connected, error_none):
         assert g.reconnect() == connected
         assert u32(g.page, ERROR) == error_none
         assert g.read(b"a") == (W.READ, b"1")
+
+
+def messages_of_every_size(sizes):
+    """A guest writes values whose request payload is each of `sizes` bytes
+    (up to the protocol's limit, so several ring-fulls for one message) and
+    reads each back: [(size, value read back intact)]. The node-size quota
+    is raised past the payload limit, so that only the transport is tested."""
+    w = World({"node-size": 8192})
+    g = w.guest(12)
+    out = []
+    for size in sizes:
+        path = b"big/%d" % size
+        value = bytes((i * 7 + size) & 0xff for i in range(size - len(path) - 1))
+        assert g.write(path, value)[0] == W.WRITE, size
+        t, got = g.read(path)
+        out.append([size, t == W.READ and got == value])
+    w.s.check()
+    return out
 
 
 def guest_that_never_reads_replies_is_bounded():
