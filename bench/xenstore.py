@@ -36,6 +36,11 @@ from xsdiff import CXenstored  # noqa: E402
 from mpfirmware import mp  # noqa: E402
 from xenheaders import XEN  # noqa: E402
 
+# Xen's message numbers, looked up once (not in the timed loops)
+XS_READ, XS_WRITE, XS_MKDIR, XS_RM, XS_DIRECTORY, XS_TX_START, XS_TX_END = (
+    XEN.XS_READ, XEN.XS_WRITE, XEN.XS_MKDIR, XEN.XS_RM, XEN.XS_DIRECTORY,
+    XEN.XS_TRANSACTION_START, XEN.XS_TRANSACTION_END)
+
 _LINE = re.compile(r"^(.{10}): avg: (\d+) ns")
 
 
@@ -53,14 +58,14 @@ def xstest(env, iterations):
 def mix(path, n):
     """Per-op microseconds for a read/write/dir/transaction mix."""
     c = RawClient(path)
-    c.call(XEN.XS_WRITE, b"/bench/mix/a\x00" + b"v" * 100)
+    c.call(XS_WRITE, b"/bench/mix/a\x00" + b"v" * 100)
     for i in range(20):
-        c.call(XEN.XS_MKDIR, b"/bench/mix/d/%d\x00" % i)
+        c.call(XS_MKDIR, b"/bench/mix/d/%d\x00" % i)
     res = {}
     ops = {
-        "read": lambda i: c.call(XEN.XS_READ, b"/bench/mix/a\x00"),
-        "write": lambda i: c.call(XEN.XS_WRITE, b"/bench/mix/w%d\x00" % (i & 63) + b"x" * 64),
-        "directory": lambda i: c.call(XEN.XS_DIRECTORY, b"/bench/mix/d\x00"),
+        "read": lambda i: c.call(XS_READ, b"/bench/mix/a\x00"),
+        "write": lambda i: c.call(XS_WRITE, b"/bench/mix/w%d\x00" % (i & 63) + b"x" * 64),
+        "directory": lambda i: c.call(XS_DIRECTORY, b"/bench/mix/d\x00"),
     }
     for name, fn in ops.items():
         t0 = time.perf_counter()
@@ -69,12 +74,12 @@ def mix(path, n):
         res[name] = (time.perf_counter() - t0) / n * 1e6
     t0 = time.perf_counter()
     for i in range(n // 4):
-        tx = int(c.call(XEN.XS_TRANSACTION_START, b"\x00")[3][:-1])
-        c.call(XEN.XS_READ, b"/bench/mix/a\x00", tx=tx)
-        c.call(XEN.XS_WRITE, b"/bench/mix/t\x00%d" % i, tx=tx)
-        c.call(XEN.XS_TRANSACTION_END, b"T\x00", tx=tx)
+        tx = int(c.call(XS_TX_START, b"\x00")[3][:-1])
+        c.call(XS_READ, b"/bench/mix/a\x00", tx=tx)
+        c.call(XS_WRITE, b"/bench/mix/t\x00%d" % i, tx=tx)
+        c.call(XS_TX_END, b"T\x00", tx=tx)
     res["transaction"] = (time.perf_counter() - t0) / (n // 4) * 1e6
-    c.call(XEN.XS_RM, b"/bench\x00")
+    c.call(XS_RM, b"/bench\x00")
     c.close()
     return res
 
@@ -90,7 +95,7 @@ def fill_tree(path, guests=10, nodes=200):
     c = RawClient(path)
     for g in range(1, guests + 1):
         for i in range(nodes):
-            c.call(XEN.XS_WRITE, b"/local/domain/%d/data/n%d\x00value-%d" % (g, i, i))
+            c.call(XS_WRITE, b"/local/domain/%d/data/n%d\x00value-%d" % (g, i, i))
     c.close()
 
 

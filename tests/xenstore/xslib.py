@@ -102,6 +102,9 @@ def xsd(sockdir):
     d.stop()
 
 
+_XS_WATCH_EVENT = XEN.XS_WATCH_EVENT     # looked up once: reply() is timed by bench/xenstore.py
+
+
 class RawClient:
     """A raw wire client over the unix socket (CPython side)."""
 
@@ -133,7 +136,7 @@ class RawClient:
         """Next non-event message."""
         while True:
             m = self.recv()
-            if m[0] == XEN.XS_WATCH_EVENT:
+            if m[0] == _XS_WATCH_EVENT:
                 self.events.append(m[3])
             else:
                 return m
