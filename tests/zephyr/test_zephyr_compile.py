@@ -40,7 +40,7 @@ XENHV = ["xenhv_scratch", "xenhv_init", "xenhv_backend_name", "xenhv_hypercall",
          "xenhv_map_foreign", "xenhv_unmap_foreign", "xenhv_release_va",
          "xenhv_evtchn_bind_interdomain", "xenhv_evtchn_bind_virq",
          "xenhv_evtchn_alloc_unbound", "xenhv_evtchn_notify", "xenhv_evtchn_unmask",
-         "xenhv_evtchn_close", "xenhv_wake"]
+         "xenhv_evtchn_close", "xenhv_wake", "xenhv_wait"]
 
 
 def run(cmd, **kw):
