@@ -151,12 +151,16 @@ static int read_ports(void) {
 // Park while the interpreter reads the device itself (rd_mu held): in
 // steps of PARK_MS while it waits, then until PARK_MS after it left. Nobody
 // signals the reader (a wake-up per event is what this saves); it looks
-// again every PARK_MS.
+// again every PARK_MS, and sends the interpreter the wake a Ctrl-C or a
+// signal may have missed (xenhv_wait's poll does not block signals).
 static void reader_park(void) {
     for (;;) {
         struct timespec until, now;
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (interp_waiting) {
+            if (unix_wake_pending()) {
+                unix_wake_signal();
+            }
             until = now;
         } else {
             until = park_until;
@@ -211,8 +215,8 @@ int xenhv_wait(int timeout_ms) {
     interp_waiting = true;
     pthread_mutex_unlock(&rd_mu);
     int n = 0;
-    // ppoll returns at once for events the device already holds
-    if (unix_wake_wait(evtchn_fd, timeout_ms) > 0) {
+    // poll returns at once for events the device already holds
+    if (unix_wake_poll(evtchn_fd, timeout_ms) > 0) {
         pthread_mutex_lock(&rd_mu);
         n = read_ports();
         pthread_mutex_unlock(&rd_mu);

@@ -36,5 +36,7 @@ int unix_wake_retry(int ms);
 // interpreter: its wake-up, Ctrl-C, the GC's thread signal). 0 or -errno.
 int unix_wake_thread(void *(*fn)(void *));
 int unix_wake_wait(int fd, int timeout_ms);
+int unix_wake_poll(int fd, int timeout_ms);
+bool unix_wake_pending(void);
 
 #endif

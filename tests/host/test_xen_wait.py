@@ -26,5 +26,10 @@ def test_serve_runs_callbacks_for_its_time():
     assert seen == 1 and served >= 400
 
 
+def test_ctrl_c_ends_a_wait():
+    got, waited = mp("xen_wait.interrupted", 0.3, 20000)
+    assert got == "KeyboardInterrupt" and waited < 10000
+
+
 def test_wait_refuses_a_timeout_that_is_not_a_number():
     assert mp("xen_wait.bad_timeout") == ["TypeError", "can't convert str to int"]

@@ -72,6 +72,22 @@ def serve_for(seconds, delay_ms):
     return [len(seen), _elapsed(t0)]
 
 
+def interrupted(after_s, limit_ms):
+    """SIGINT (Ctrl-C) sent to this process after_s into a wait of
+    limit_ms: [what the wait raised, ms waited]."""
+    import os
+    Guest()
+    pid = open("/proc/self/stat").read().split()[0]
+    os.system("(sleep %s; kill -INT %s) &" % (after_s, pid))
+    t0 = time.ticks_ms()
+    try:
+        _xen.wait(limit_ms)
+        got = None
+    except KeyboardInterrupt:
+        got = "KeyboardInterrupt"
+    return [got, _elapsed(t0)]
+
+
 def bad_timeout():
     from mptest import fails
     return fails(_xen.wait, "soon")

@@ -394,6 +394,19 @@ def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
         time.sleep(1)
         check(len(seen) == 102 and time.ticks_diff(seen[-1], t0) < 900,
               "event during time.sleep after waits: %r" % (seen[-2:],))
+    # Ctrl-C (SIGINT) ends a wait with KeyboardInterrupt
+    import os
+    pid = open("/proc/self/stat").read().split()[0]
+    os.system("(sleep 1; kill -INT %s) &" % pid)
+    t0 = time.ticks_ms()
+    try:
+        _xen.wait(20000)
+        got = "nothing"
+    except KeyboardInterrupt:
+        got = "KeyboardInterrupt"
+    waited = time.ticks_diff(time.ticks_ms(), t0)
+    check(got == "KeyboardInterrupt" and waited < 10000,
+          "SIGINT during _xen.wait(20000): %s after %d ms" % (got, waited))
 
 
 def test_poll_on_event_channel():
