@@ -25,8 +25,9 @@ or "error"; "ratios": each release's ratios per kind); stderr has a line per rel
 and server. Exit status 1 if a release failed. Needs `make firmware-aarch64` (or
 MODXEN_AARCH64_FIRMWARE), the real-Xen tier's tools (scripts/deps.sh xen) and an
 aarch64 C compiler (AARCH64_CC, default aarch64-linux-gnu-gcc, which the firmware needs too).
-  bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--reparse]
-(--reparse: summarize the last boot's results again, without booting.)
+  bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--smoke] [--out DIR] [--reparse]
+(--smoke: ten requests of each kind, short pauses; --out: where the JSON goes instead
+of build/bench; --reparse: summarize the last boot's results again, without booting.)
 """
 import json
 import os
@@ -36,7 +37,7 @@ import sys
 
 # bench/realxen.py: the firmware both boot, the release fetch, the boot and its
 # BENCH lines
-from realxen import FW, Failed, median, fetch_release, boot, bench_lines
+from realxen import Failed, median, fetch_release, boot, bench_lines, options, write_json
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CC = os.environ.get("AARCH64_CC", "aarch64-linux-gnu-gcc")
@@ -164,45 +165,19 @@ def bench_one(rel, share, reparse=False):
 
 
 def main():
-    args = sys.argv[1:]
-    releases = list(RELEASES)
-    n = N
-    pad_ms = PAD_MS
-    smoke = False
-    out_dir = os.path.join(ROOT, "build", "bench")
-    reparse = False
-    while args:
-        if args[0] == "--xen" and len(args) > 1:
-            releases = [args[1]]
-            args = args[2:]
-        elif args[0] == "--reparse":
-            reparse = True
-            args = args[1:]
-        elif args[0] == "--n" and len(args) > 1:
-            n = int(args[1])
-            args = args[2:]
-        elif args[0] == "--smoke":
-            n, pad_ms, smoke = SMOKE_N, SMOKE_PAD_MS, True
-            args = args[1:]
-        elif args[0] == "--out" and len(args) > 1:
-            out_dir = args[1]
-            args = args[2:]
-        else:
-            print("usage: bench/realxen-xs.py [--xen 4.17|4.20] [--n N] [--smoke] [--out DIR] [--reparse]",
-                  file=sys.stderr)
-            sys.exit(2)
-    if "--xen" not in sys.argv:
-        releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
-    if not os.path.isfile(FW):
-        print("bench/realxen-xs: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
-        sys.exit(1)
+    a = options("realxen-xs", (
+        ("--n", {"type": int, "help": "requests of each kind (default %d; --smoke: %d)" % (N, SMOKE_N)}),
+        ("--reparse", {"action": "store_true", "help": "summarize the last boot again, without booting"})))
+    n = a.n or (SMOKE_N if a.smoke else N)
+    pad_ms = SMOKE_PAD_MS if a.smoke else PAD_MS
+    reparse = a.reparse
     sections = {}
     try:
         share = None if reparse else guest_share(n, pad_ms)
     except Failed as e:
         print("bench/realxen-xs: %s" % e, file=sys.stderr)
         sys.exit(1)
-    for rel in releases:
+    for rel in a.releases:
         try:
             sections[rel] = bench_one(rel, share, reparse)
         except Failed as e:
@@ -216,15 +191,12 @@ def main():
                 "phases ours, cxenstored, oxenstored, ours; medians over "
                 "each side's runs; ratio = their time / ours",
         "n": n,
-        "smoke": smoke,
+        "smoke": a.smoke,
         "targets": list(TARGETS),
         "ratios": {rel: s.get("ratios") for rel, s in sections.items()},
         "releases": sections,
     }
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "realxen-xs.json"), "w") as f:
-        json.dump(out, f, indent=1)
-    print(json.dumps(out, indent=1))
+    write_json(a.out, "realxen-xs", out)
     for rel, s in sections.items():
         if "error" in s:
             print("bench/realxen-xs: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)

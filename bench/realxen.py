@@ -21,7 +21,10 @@ release (medians, ratios, phases, or "error" if its boot failed), "ratio_xl_over
 each release's ratios. A line per release on stderr gives the ratios; the exit status
 is 1 if any release failed. Needs `make firmware-aarch64` (or MODXEN_AARCH64_FIRMWARE)
 and the real-Xen tier's tools (scripts/deps.sh xen).
+  bench/realxen.py [--xen 4.17|4.20] [--smoke] [--out DIR]
+(--smoke: one build per phase; --out: where the JSON goes instead of build/bench.)
 """
+import argparse
 import json
 import os
 import subprocess
@@ -38,6 +41,32 @@ RUNS = 3            # builds per phase; --smoke: 1
 
 class Failed(Exception):
     pass
+
+
+def options(name, extra=()):
+    """The command line both real-Xen benchmarks take: --xen REL (else
+    MODXEN_XEN_RELEASES, else both), --smoke, --out DIR, and `extra`
+    (flag, add_argument keywords) pairs. Exits if the firmware is missing."""
+    ap = argparse.ArgumentParser(prog="bench/%s.py" % name)
+    ap.add_argument("--xen", metavar="REL", help="one Xen release (4.17 or 4.20)")
+    ap.add_argument("--smoke", action="store_true", help="every phase and field, a few runs")
+    ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench"), help="where the JSON goes")
+    for flag, kw in extra:
+        ap.add_argument(flag, **kw)
+    a = ap.parse_args()
+    a.releases = [a.xen] if a.xen else os.environ.get("MODXEN_XEN_RELEASES", " ".join(RELEASES)).split()
+    if not os.path.isfile(FW):
+        print("bench/%s: no aarch64 firmware at %s (make firmware-aarch64)" % (name, FW), file=sys.stderr)
+        sys.exit(1)
+    return a
+
+
+def write_json(out_dir, name, out):
+    """The benchmark's JSON: into out_dir/NAME.json and on stdout."""
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, name + ".json"), "w") as f:
+        json.dump(out, f, indent=1)
+    print(json.dumps(out, indent=1))
 
 
 def median(xs):
@@ -140,30 +169,10 @@ def bench_one(rel, runs=RUNS):
 
 
 def main():
-    releases = list(RELEASES)
-    runs = RUNS
-    out_dir = os.path.join(ROOT, "build", "bench")
-    args = sys.argv[1:]
-    while args:
-        if args[0] == "--xen" and len(args) > 1:
-            releases = [args[1]]
-            args = args[2:]
-        elif args[0] == "--smoke":
-            runs = 1
-            args = args[1:]
-        elif args[0] == "--out" and len(args) > 1:
-            out_dir = args[1]
-            args = args[2:]
-        else:
-            print("usage: bench/realxen.py [--xen 4.17|4.20] [--smoke] [--out DIR]", file=sys.stderr)
-            sys.exit(2)
-    if "--xen" not in sys.argv:
-        releases = os.environ.get("MODXEN_XEN_RELEASES", " ".join(releases)).split()
-    if not os.path.isfile(FW):
-        print("bench/realxen: no aarch64 firmware at %s (make firmware-aarch64)" % FW, file=sys.stderr)
-        sys.exit(1)
+    a = options("realxen")
+    runs = 1 if a.smoke else RUNS
     sections = {}
-    for rel in releases:
+    for rel in a.releases:
         try:
             sections[rel] = bench_one(rel, runs)
         except Failed as e:
@@ -176,14 +185,11 @@ def main():
                 "medians over all runs of each side",
         "target": TARGET,
         "runs_per_phase": runs,
-        "smoke": runs != RUNS,
+        "smoke": a.smoke,
         "ratio_xl_over_ours": {rel: s.get("ratio_xl_over_ours") for rel, s in sections.items()},
         "releases": sections,
     }
-    os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(out_dir, "realxen.json"), "w") as f:
-        json.dump(out, f, indent=1)
-    print(json.dumps(out, indent=1))
+    write_json(a.out, "realxen", out)
     for rel, s in sections.items():
         if "error" in s:
             print("bench/realxen: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)

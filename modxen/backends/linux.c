@@ -107,7 +107,6 @@ void xenhv_wake(void) {
 // port stays masked until the binding unmasks it).
 #define PARK_MS 50
 static pthread_mutex_t rd_mu = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t rd_cv;       // on CLOCK_MONOTONIC (xenhv_init)
 static bool interp_waiting;
 static struct timespec park_until;   // the reader stays parked until then
 
@@ -148,28 +147,28 @@ static int read_ports(void) {
     return (int)(n / sizeof(ports[0]));
 }
 
-// Park while the interpreter reads the device itself (rd_mu held): in
-// steps of PARK_MS while it waits, then until PARK_MS after it left. Nobody
-// signals the reader (a wake-up per event is what this saves); it looks
-// again every PARK_MS, and sends the interpreter the wake a Ctrl-C or a
-// signal may have missed (xenhv_wait's poll does not block signals).
+// Park while the interpreter reads the device itself: in steps of PARK_MS
+// while it waits, then until PARK_MS after it left. Nobody wakes the reader
+// (a wake-up per event is what this saves); it looks again every PARK_MS,
+// and sends the interpreter the wake a Ctrl-C or a signal may have missed
+// (xenhv_wait's poll does not block signals).
 static void reader_park(void) {
     for (;;) {
         struct timespec until, now;
         clock_gettime(CLOCK_MONOTONIC, &now);
-        if (interp_waiting) {
+        pthread_mutex_lock(&rd_mu);
+        bool waiting = interp_waiting;
+        until = waiting ? now : park_until;
+        pthread_mutex_unlock(&rd_mu);
+        if (waiting) {
             if (unix_wake_pending()) {
                 unix_wake_signal();
             }
-            until = now;
-        } else {
-            until = park_until;
-            if (!ts_before(&now, &until)) {
-                return;
-            }
+            ts_add_ms(&until, PARK_MS);
+        } else if (!ts_before(&now, &until)) {
+            return;
         }
-        ts_add_ms(&until, interp_waiting ? PARK_MS : 0);
-        pthread_cond_timedwait(&rd_cv, &rd_mu, &until);
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL);
     }
 }
 
@@ -178,9 +177,7 @@ static void *reader_main(void *arg) {
     struct pollfd pfd = { .fd = evtchn_fd, .events = POLLIN };
     int kick_ms = -1;
     for (;;) {
-        pthread_mutex_lock(&rd_mu);
         reader_park();
-        pthread_mutex_unlock(&rd_mu);
         int r = poll(&pfd, 1, kick_ms);
         if (r < 0) {
             if (errno == EINTR) {
@@ -257,15 +254,6 @@ int xenhv_init(void) {
         return rc;
     }
     if (!reader_running) {
-        static bool cv_ready;
-        if (!cv_ready) {
-            pthread_condattr_t ca;
-            pthread_condattr_init(&ca);
-            pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-            pthread_cond_init(&rd_cv, &ca);
-            pthread_condattr_destroy(&ca);
-            cv_ready = true;
-        }
         reader_running = true;
         rc = unix_wake_thread(reader_main);
         if (rc < 0) {

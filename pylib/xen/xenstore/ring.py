@@ -53,7 +53,7 @@ _p32 = struct.pack_into
 _xs_read = _xenring.xs_read
 _xs_write = _xenring.xs_write
 _parse = wire.parse
-_WATCH_EVENT = const(15)      # wire.WATCH_EVENT
+_WATCH_EVENT = wire.WATCH_EVENT
 _INBUF = const(272)           # header + 256: the input buffer to start with
 
 
