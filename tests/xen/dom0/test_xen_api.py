@@ -38,6 +38,21 @@ def wait_for(cond, ms=3000):
     return xtest.wait_for(cond, ms, 5)
 
 
+def other_threads_switches():
+    """Context switches of this process's threads other than the interpreter's
+    (the evtchn reader), from /proc."""
+    import os
+    pid = open("/proc/self/stat").read().split()[0]
+    n = 0
+    for tid in os.listdir("/proc/self/task"):
+        if tid == pid:
+            continue
+        for line in open("/proc/self/task/%s/status" % tid):
+            if line.startswith("voluntary_ctxt_switches") or line.startswith("nonvoluntary_ctxt_switches"):
+                n += int(line.split()[1])
+    return n
+
+
 class Loopback:
     """Two dom0 ports bound to each other, the event Xen raises on binding
     already consumed: (a, b); both closed however the test ends."""
@@ -374,6 +389,8 @@ def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
         waited = time.ticks_diff(time.ticks_ms(), t0)
         check(waited >= 290 and not seen, "wait(300) with no event: %d ms, %r" % (waited, seen))
         slow = 0
+        switches = other_threads_switches()
+        t_all = time.ticks_ms()
         for i in range(100):
             b.notify()
             t0 = time.ticks_ms()
@@ -381,7 +398,15 @@ def test_wait_takes_events_itself_and_the_reader_takes_the_rest():
                 _xen.wait(3000)
             if time.ticks_diff(time.ticks_ms(), t0) >= 1000:
                 slow += 1
+        switches = other_threads_switches() - switches
+        t_all = time.ticks_diff(time.ticks_ms(), t_all)
         eq((len(seen), slow), (100, 0), "events taken in _xen.wait (count, waits of 1 s or more)")
+        # the interpreter took them itself: the reader thread, woken at least
+        # once per event when it delivers, only looked in once per 50 ms
+        # (its park), plus a few for the first event and the mutex
+        allowed = 10 + t_all // 50
+        check(switches < allowed, "the reader thread ran %d times for 100 events in waits "
+              "(%d ms; at most %d expected)" % (switches, t_all, allowed))
         # right after a wait, busy in Python: the reader thread must deliver it
         b.notify()
         t0 = time.ticks_ms()
