@@ -50,6 +50,16 @@ def test_upcall_and_masking():
     assert one == 1 and called
 
 
+def test_a_port_is_rearmed_after_its_callback():
+    calls, runs = mp("sim_evtchn.rearmed_after_callback")
+    # each run's reply (send) goes out before the port's unmask, not after
+    # it; the event that came while the first run had the port masked is
+    # delivered by the unmask (a second run, not lost); the second run
+    # closed the channel, so nothing unmasks the closed port
+    assert calls == ["evtchn.send", "evtchn.unmask", "evtchn.send", "evtchn.close"]
+    assert runs == 2
+
+
 def test_unbound_send_is_dropped():
     assert mp("sim_evtchn.unbound_send") == [None, ["unbound", 1]]
 

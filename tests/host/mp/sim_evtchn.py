@@ -127,6 +127,33 @@ def upcall_and_masking():
     return out + [seen == [ch.port]]
 
 
+def rearmed_after_callback():
+    """A callback that replies (notifies the guest) and, on its second run,
+    closes its channel. Returns [the dom0's evtchn calls, callbacks run]: the
+    second run is for an event that came while the first ran."""
+    d = _xen.createdomain()
+    ch = _xen.alloc_unbound(d)
+    gp = sim.guest_bind_interdomain(d, 0, ch.port)
+    _settle()
+    ch.consume()
+    runs = []
+
+    def cb(c):
+        runs.append(1)
+        c.notify()
+        if len(runs) == 1:
+            sim.guest_notify(d, gp)     # comes while the port is masked
+        else:
+            c.close()
+    ch.callback = cb
+    sim.trace(True)
+    sim.guest_notify(d, gp)
+    _settle()
+    calls = [n for n in sim.calls() if n.startswith("evtchn.")]
+    sim.trace(False)
+    return [calls, len(runs)]
+
+
 def unbound_send():
     d = _xen.createdomain()
     ch = _xen.alloc_unbound(d)

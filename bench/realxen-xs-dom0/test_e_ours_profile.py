@@ -1,5 +1,0 @@
-# bench/realxen-xs.py, last dom0 phase: ours once more with its time split by part
-# (upcall callback, ring, store); not in the ratios (the timers cost time themselves).
-import xsblib
-
-xsblib.run_ours("ours_profile", profile=True)
