@@ -234,7 +234,8 @@ class Dom0:
         conn = r.conn
 
         def on_event(ch):
-            ch.consume()
+            # (the channel's event count is not consumed: nothing reads it,
+            # and that would be one more call before the reply)
             r.service()
             if r.busy:
                 self._round_robin()

@@ -38,5 +38,15 @@ def test_messages_of_every_size_cross_the_ring():
     assert mp("ring_cases.messages_of_every_size", sizes) == [[n, True] for n in sizes]
 
 
+def test_the_first_reply_is_kicked_before_the_ring_is_read_again():
+    # The guest waits for its reply: it is kicked as soon as that reply is
+    # in the ring, before the server reads on; the replies to requests that
+    # came with it share one more kick.
+    kicks, req, rep = mp("ring_cases.kicks_for_requests_in_one_event", 1)
+    assert kicks == [[rep, req]]
+    kicks, req, rep = mp("ring_cases.kicks_for_requests_in_one_event", 5)
+    assert kicks == [[rep, req], [5 * rep, 5 * req]]
+
+
 def test_guest_that_never_reads_replies_is_bounded():
     mp("ring_cases.guest_that_never_reads_replies_is_bounded")

@@ -135,6 +135,7 @@ class Ring:
         inbuf = self.inbuf
         hdr = self.hdr
         limit = store.limit(conn.dom, "outstanding") if not conn.priv else 1 << 30
+        early = True
         while True:
             # ---- responses out, a packet at a time until the ring is full
             wrote = False
@@ -157,6 +158,12 @@ class Ring:
                     self.curoff = off
                     break
                 self.cur = None
+            if wrote and early:
+                # The guest waits for this reply: its kick goes now, before
+                # the ring is read again (later replies of the same call
+                # share the final kick, so at most two per call).
+                early = kick = False
+                self.notify()
             # ---- one request in; another pass only after one was handled
             # (its reply goes out, the next request may be there), or when
             # replies went out while too many were waiting to read more

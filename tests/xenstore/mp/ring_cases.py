@@ -226,3 +226,21 @@ def guest_that_never_reads_replies_is_bounded():
         g.pull(); g.push(); g.kick()
     g.pull()
     assert len(g.replies) >= 300, len(g.replies)
+
+
+def kicks_for_requests_in_one_event(n):
+    """A guest puts n READ requests in its ring and notifies once. Returns,
+    for each kick the server gives in that one service call, [rsp_prod,
+    req_cons] as the guest sees them then, and one request's and one
+    reply's size."""
+    w = World()
+    g = w.guest(14)
+    assert g.write(b"k", b"v")[0] == W.WRITE
+    g.pull()
+    base = [u32(g.page, RSP_PROD), u32(g.page, REQ_CONS)]
+    seen = []
+    g.server.notify = lambda: seen.append([u32(g.page, RSP_PROD) - base[0], u32(g.page, REQ_CONS) - base[1]])
+    for _ in range(n):
+        g.send(W.READ, b"k\x00")
+    g.kick()
+    return [seen, 16 + 2, 16 + 1]
