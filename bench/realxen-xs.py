@@ -9,17 +9,20 @@ xsbench: N reads, N writes, N directory listings and N transactions (start, read
 write, end) through its own kernel's /dev/xen/xenbus, one request in flight, each timed
 by the guest. The server is, phase by phase: ours (our aarch64 firmware, the whole
 toolstack), Debian's cxenstored and Debian's oxenstored of the same release (each with
-xen-init-dom0, xenconsoled and `xl create`, scripts/xen-qemu/fetch-xl.sh), in the
-order ours, cxenstored, oxenstored, ours, so that a host getting busier or quieter
-during the boot weighs on both sides of each ratio. dom0's CPU per
+xen-init-dom0, xenconsoled and `xl create`, scripts/xen-qemu/fetch-xl.sh). Ours and
+cxenstored run in three pairs, in the order ours, cx, cx, ours, ours, cx (ABBAAB), so
+that a host getting busier or quieter during the boot weighs on both sides of each
+pair; oxenstored runs once after them. dom0's CPU per
 request comes from dom0's cpu_time (getdomaininfo) at the client's marks around each
 kind, less dom0's rate at rest in the same run. A last, profiled run of ours splits
 our dom0 time into the event callback, the ring and the store (not in the ratios).
 
-Ratios are their time / ours (>= 1.0: ours is not slower), over the medians of each
-side's runs: guest-side latency (the median request of a run, and its 10th percentile:
-the path without the host's interference, as bench/xenstore.py's best round) and dom0
-CPU per request.
+Ratios are their time / ours (>= 1.0: ours is not slower): guest-side latency (the
+median request of a run, and its 10th percentile: the path without the host's
+interference, as bench/xenstore.py's best round) and dom0 CPU per request. Against
+cxenstored, each pair gives a ratio and the figure is the median of the three (the
+pairs' own are kept); `mean` is the geometric mean over the four kinds. Against
+oxenstored (one run), the ratio is to the median of ours' runs.
 Prints JSON and writes build/bench/realxen-xs.json ("releases": a section per release,
 or "error"; "ratios": each release's ratios per kind); stderr has a line per release
 and server. Exit status 1 if a release failed. Needs `make firmware-aarch64` (or
@@ -45,8 +48,10 @@ OUT = os.path.join(ROOT, "build", "xen-qemu", "bench-xs")    # run.sh writes OUT
 WORK = os.path.join(ROOT, "build", "bench", "realxen-xs")
 RELEASES = ("4.17", "4.20")
 KINDS = ("read", "write", "directory", "transaction")
-PHASES = (("ours", "ours"), ("cxenstored", "cxenstored"), ("oxenstored", "oxenstored"),
-          ("ours", "ours_again"))
+PHASES = (("ours", "ours_1"), ("cxenstored", "cxenstored_1"), ("cxenstored", "cxenstored_2"),
+          ("ours", "ours_2"), ("ours", "ours_3"), ("cxenstored", "cxenstored_3"),
+          ("oxenstored", "oxenstored"))
+PAIRS = (("ours_1", "cxenstored_1"), ("ours_2", "cxenstored_2"), ("ours_3", "cxenstored_3"))
 THEIRS = ("cxenstored", "oxenstored")
 TARGETS = (1.0, 1.5)
 N = 200
@@ -108,6 +113,16 @@ def ratio(a, b):
     return round(a / b, 2) if a is not None and b else None
 
 
+def geomean(xs):
+    xs = [x for x in xs if x]
+    if not xs:
+        return None
+    p = 1.0
+    for x in xs:
+        p *= x
+    return round(p ** (1.0 / len(xs)), 2)
+
+
 def summarize(res, booted, log="", rc=0):
     ours_keys = [key for side, key in PHASES if side == "ours"]
     bad = [key for key in ours_keys if key not in res or "error" in res[key]]
@@ -136,13 +151,20 @@ def summarize(res, booted, log="", rc=0):
             continue
         ratios[th] = {}
         for k in KINDS:
-            o, t = summary["ours"][k], summary[th][k]
-            ratios[th][k] = {
-                "latency": ratio(t["median_us"], o["median_us"]),
-                "latency_p10": ratio(t["p10_us"], o["p10_us"]),
-                "dom0_cpu": ratio(t["dom0_cpu_us_per_op"], o["dom0_cpu_us_per_op"])
-                if o["dom0_cpu_us_per_op"] and o["dom0_cpu_us_per_op"] > 0 else None,
-            }
+            if th == "cxenstored":
+                pairs = [(res[o][k], res[c][k]) for o, c in PAIRS if o in res and c in res
+                         and "error" not in res[o] and "error" not in res[c]]
+            else:
+                pairs = [(summary["ours"][k], summary[th][k])]
+            lat = [ratio(t["median_us"], o["median_us"]) for o, t in pairs]
+            p10 = [ratio(t["p10_us"], o["p10_us"]) for o, t in pairs]
+            cpu = [ratio(t["dom0_cpu_us_per_op"], o["dom0_cpu_us_per_op"]) for o, t in pairs
+                   if o["dom0_cpu_us_per_op"] and o["dom0_cpu_us_per_op"] > 0]
+            ratios[th][k] = {"latency": median(lat), "latency_p10": median(p10),
+                             "dom0_cpu": median(cpu) if cpu else None,
+                             "latency_pairs": lat, "latency_p10_pairs": p10}
+        for f in ("latency", "latency_p10"):
+            ratios[th]["mean_" + f] = geomean([ratios[th][k][f] for k in KINDS])
     return {
         "xen": booted,
         "summary": summary,
@@ -188,8 +210,9 @@ def main():
                 "N each of read, write, directory, transaction (start, read, write, end); guest-side "
                 "latency per request (median of a run) and dom0 CPU per request (dom0 cpu_time over the "
                 "client's marks, less dom0's rate at rest); one QEMU boot per Xen release (Debian arm64), "
-                "phases ours, cxenstored, oxenstored, ours; medians over "
-                "each side's runs; ratio = their time / ours",
+                "ours and cxenstored in three pairs (ABBAAB), then oxenstored; ratio = their "
+                "time / ours: against cxenstored the median of the pairs' ratios, against "
+                "oxenstored to the median of ours' runs; mean_* = geometric mean over the kinds",
         "n": n,
         "smoke": a.smoke,
         "targets": list(TARGETS),
@@ -202,9 +225,9 @@ def main():
             print("bench/realxen-xs: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)
             continue
         for th, r in s["ratios"].items():
-            print("bench/realxen-xs: Xen %s: %s / ours: %s" % (rel, th, ", ".join(
+            print("bench/realxen-xs: Xen %s: %s / ours: %s; mean latency %s (p10 %s)" % (rel, th, ", ".join(
                 "%s latency %s (p10 %s) cpu %s" % (k, r[k]["latency"], r[k]["latency_p10"], r[k]["dom0_cpu"])
-                for k in KINDS)), file=sys.stderr)
+                for k in KINDS), r["mean_latency"], r["mean_latency_p10"]), file=sys.stderr)
         for key, e in s["phase_errors"].items():
             print("bench/realxen-xs: Xen %s: phase %s failed: %s" % (rel, key, e), file=sys.stderr)
     if any("error" in s for s in sections.values()):

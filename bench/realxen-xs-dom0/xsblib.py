@@ -287,7 +287,7 @@ def run_theirs(key, store):
             xl_stop()
         except Exception as e:
             print("INFO stopping the daemons: %s" % e)
-    print(("PASS" if ok else "FAIL") + " %s_%s" % (key, store))
+    print(("PASS" if ok else "FAIL") + " %s" % key)
 
 
 def run_ours(key, profile=False):

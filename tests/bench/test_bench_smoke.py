@@ -23,6 +23,7 @@ BENCH = ROOT / "bench"
 
 NUM = "number"
 NUM_OR_NONE = "number or None"  # a ratio whose divisor can round to 0
+NUMS = "list of numbers"         # one per pair of runs
 SIDE = {k: NUM for k in ("ours", "cxenstored", "ours_median", "cxenstored_median")}
 SIDE.update({"ratio": NUM_OR_NONE, "ratio_median": NUM_OR_NONE})
 
@@ -73,8 +74,10 @@ XEN_FIELDS = {
         "releases": {"*": {
             "xen": str,
             "summary": {side: XS_SIDE for side in ("ours", "cxenstored", "oxenstored")},
-            "ratios": {side: {k: {"latency": NUM, "latency_p10": NUM, "dom0_cpu": NUM_OR_NONE}
-                              for k in KINDS} for side in ("cxenstored", "oxenstored")},
+            "ratios": {side: dict({k: {"latency": NUM, "latency_p10": NUM, "dom0_cpu": NUM_OR_NONE,
+                                       "latency_pairs": NUMS, "latency_p10_pairs": NUMS}
+                                   for k in KINDS}, mean_latency=NUM, mean_latency_p10=NUM)
+                       for side in ("cxenstored", "oxenstored")},
             "profile_ours": {"wall": {f: NUM for f in (
                 "requests", "events_per_request", "callback_wall_us_per_request",
                 "ring_wall_us_per_request", "store_wall_us_per_request")}},
@@ -103,6 +106,8 @@ def missing(want, got, where=""):
         return out
     ok = {NUM: lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
           NUM_OR_NONE: lambda v: v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)),
+          NUMS: lambda v: isinstance(v, list) and len(v) > 0 and all(
+              isinstance(x, (int, float)) and not isinstance(x, bool) for x in v),
           str: lambda v: isinstance(v, str), bool: lambda v: isinstance(v, bool)}[want]
     return [] if ok(got) else ["%s (%r is not a %s)" % (where.rstrip("."), got, getattr(want, "__name__", want))]
 
