@@ -22,7 +22,9 @@ median request of a run, and its 10th percentile: the path without the host's
 interference, as bench/xenstore.py's best round) and dom0 CPU per request. Against
 cxenstored, each pair gives a ratio and the figure is the median of the three (the
 pairs' own are kept); `mean` is the geometric mean over the four kinds. Against
-oxenstored (one run), the ratio is to the median of ours' runs.
+oxenstored (one run), the ratio is to the median of ours' runs. `host.steal_pct`: the
+share of this machine's CPU time its own hypervisor gave to others during the boot
+(where it is high, so is the noise).
 Prints JSON and writes build/bench/realxen-xs.json ("releases": a section per release,
 or "error"; "ratios": each release's ratios per kind); stderr has a line per release
 and server. Exit status 1 if a release failed. Needs `make firmware-aarch64` (or
@@ -40,7 +42,7 @@ import sys
 
 # bench/realxen.py: the firmware both boot, the release fetch, the boot and its
 # BENCH lines
-from realxen import Failed, median, fetch_release, boot, bench_lines, options, write_json
+from realxen import Failed, median, fetch_release, boot, bench_lines, options, write_json, host_cpu, host_steal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CC = os.environ.get("AARCH64_CC", "aarch64-linux-gnu-gcc")
@@ -90,9 +92,12 @@ def guest_share(n, pad_ms=PAD_MS):
 def run_boot(rel, share):
     """The release's boot: -> (run.sh's log, its status); the log is kept for --reparse."""
     xl = fetch_release(rel)
+    t0 = host_cpu()
     log, rc = boot(rel, os.path.join(ROOT, "bench", "realxen-xs-dom0"), OUT, {"xl": xl, "xsb": share}, 2400, 600)
     with open(os.path.join(OUT, "xen-" + rel, "bench.log"), "w") as f:
         f.write(log)
+    with open(os.path.join(OUT, "xen-" + rel, "host.json"), "w") as f:
+        json.dump({"steal_pct": host_steal(t0, host_cpu())}, f)
     return log, rc
 
 
@@ -106,7 +111,12 @@ def results(rel):
                 break
     except OSError:
         pass
-    return bench_lines(OUT, rel), booted
+    try:
+        with open(os.path.join(OUT, "xen-" + rel, "host.json")) as f:
+            host = json.load(f)
+    except (OSError, ValueError):
+        host = {"steal_pct": None}
+    return bench_lines(OUT, rel), booted, host
 
 
 def ratio(a, b):
@@ -123,7 +133,7 @@ def geomean(xs):
     return round(p ** (1.0 / len(xs)), 2)
 
 
-def summarize(res, booted, log="", rc=0):
+def summarize(res, booted, host, log="", rc=0):
     ours_keys = [key for side, key in PHASES if side == "ours"]
     bad = [key for key in ours_keys if key not in res or "error" in res[key]]
     if bad:
@@ -167,6 +177,7 @@ def summarize(res, booted, log="", rc=0):
             ratios[th]["mean_" + f] = geomean([ratios[th][k][f] for k in KINDS])
     return {
         "xen": booted,
+        "host": host,
         "summary": summary,
         "ratios": ratios,
         "profile_ours": {"wall": res.get("ours_profile", {}).get("profile"),
@@ -179,9 +190,9 @@ def summarize(res, booted, log="", rc=0):
 
 def bench_one(rel, share, reparse=False):
     log, rc = ("", 0) if reparse else run_boot(rel, share)
-    res, booted = results(rel)
+    res, booted, host = results(rel)
     try:
-        return summarize(res, booted, log, rc)
+        return summarize(res, booted, host, log, rc)
     except Failed as e:
         raise Failed("benchmark boot of Xen %s: %s" % (rel, e))
 
@@ -225,9 +236,9 @@ def main():
             print("bench/realxen-xs: Xen %s: FAILED: %s" % (rel, s["error"]), file=sys.stderr)
             continue
         for th, r in s["ratios"].items():
-            print("bench/realxen-xs: Xen %s: %s / ours: %s; mean latency %s (p10 %s)" % (rel, th, ", ".join(
+            print("bench/realxen-xs: Xen %s: %s / ours: %s; mean latency %s (p10 %s); host steal %s%%" % (rel, th, ", ".join(
                 "%s latency %s (p10 %s) cpu %s" % (k, r[k]["latency"], r[k]["latency_p10"], r[k]["dom0_cpu"])
-                for k in KINDS), r["mean_latency"], r["mean_latency_p10"]), file=sys.stderr)
+                for k in KINDS), r["mean_latency"], r["mean_latency_p10"], s["host"]["steal_pct"]), file=sys.stderr)
         for key, e in s["phase_errors"].items():
             print("bench/realxen-xs: Xen %s: phase %s failed: %s" % (rel, key, e), file=sys.stderr)
     if any("error" in s for s in sections.values()):

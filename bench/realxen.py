@@ -104,6 +104,21 @@ def boot(rel, tests, out, shares, timeout, test_timeout):
     return run.stdout + run.stderr, run.returncode
 
 
+def host_cpu():
+    """This machine's CPU time so far (/proc/stat's cpu line, in ticks)."""
+    with open("/proc/stat") as f:
+        return [int(x) for x in f.readline().split()[1:]]
+
+
+def host_steal(before, after):
+    """Of the CPU time between two host_cpu() samples, the share the machine's
+    own hypervisor gave to others (steal, %): interference from outside that
+    no phase order evens out. None where the kernel does not count it."""
+    d = [b - a for a, b in zip(before, after)]
+    total = sum(d[:8])
+    return round(100.0 * d[7] / total, 1) if len(d) > 7 and total > 0 else None
+
+
 def bench_lines(out, rel):
     """What the boot's dom0 scripts printed as "BENCH {json}" lines, merged."""
     res = {}

@@ -72,7 +72,7 @@ XEN_FIELDS = {
     "realxen-xs": {
         "what": str, "n": NUM, "smoke": bool,
         "releases": {"*": {
-            "xen": str,
+            "xen": str, "host": {"steal_pct": NUM_OR_NONE},
             "summary": {side: XS_SIDE for side in ("ours", "cxenstored", "oxenstored")},
             "ratios": {side: dict({k: {"latency": NUM, "latency_p10": NUM, "dom0_cpu": NUM_OR_NONE,
                                        "latency_pairs": NUMS, "latency_p10_pairs": NUMS}
