@@ -12,9 +12,7 @@ toolstack), Debian's cxenstored and Debian's oxenstored of the same release (eac
 xen-init-dom0, xenconsoled and `xl create`, scripts/xen-qemu/fetch-xl.sh). Ours and
 cxenstored run in three pairs, in the order ours, cx, cx, ours, ours, cx (ABBAAB), so
 that a host getting busier or quieter during the boot weighs on both sides of each
-pair; oxenstored runs once after them. Before the pairs, a short warm-up run of ours
-and of cxenstored (not in the figures): QEMU translates each code path on its first
-use, which the first measured phase of a boot would otherwise pay for alone. dom0's CPU per
+pair; oxenstored runs once after them. dom0's CPU per
 request comes from dom0's cpu_time (getdomaininfo) at the client's marks around each
 kind, less dom0's rate at rest in the same run. A last, profiled run of ours splits
 our dom0 time into the event callback, the ring and the store (not in the ratios).

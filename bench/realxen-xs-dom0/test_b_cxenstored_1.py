@@ -1,7 +1,5 @@
-# bench/realxen-xs.py, a dom0 phase: cxenstored, pair 1.
-# The phases run in file-name order: a warm-up of each server (not in the figures),
-# ours and cxenstored in three pairs (ours, cx, cx, ours, ours, cx), oxenstored, and a
-# profiled ours.
+# bench/realxen-xs.py, dom0 phase b of 8 (ours and cxenstored in three pairs, ABBAAB; then
+# oxenstored, then a profiled ours): cxenstored, pair 1.
 import xsblib
 
 xsblib.run_theirs("cxenstored_1", "cxenstored")

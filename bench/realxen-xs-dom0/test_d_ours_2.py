@@ -1,7 +1,5 @@
-# bench/realxen-xs.py, a dom0 phase: ours, pair 2.
-# The phases run in file-name order: a warm-up of each server (not in the figures),
-# ours and cxenstored in three pairs (ours, cx, cx, ours, ours, cx), oxenstored, and a
-# profiled ours.
+# bench/realxen-xs.py, dom0 phase d of 8 (ours and cxenstored in three pairs, ABBAAB; then
+# oxenstored, then a profiled ours): ours, pair 2.
 import xsblib
 
 xsblib.run_ours("ours_2")

@@ -1,7 +1,5 @@
-# bench/realxen-xs.py, a dom0 phase: cxenstored, pair 3.
-# The phases run in file-name order: a warm-up of each server (not in the figures),
-# ours and cxenstored in three pairs (ours, cx, cx, ours, ours, cx), oxenstored, and a
-# profiled ours.
+# bench/realxen-xs.py, dom0 phase f of 8 (ours and cxenstored in three pairs, ABBAAB; then
+# oxenstored, then a profiled ours): cxenstored, pair 3.
 import xsblib
 
 xsblib.run_theirs("cxenstored_3", "cxenstored")

@@ -23,8 +23,6 @@ PAD_MS = 1500             # the client's sleep around each kind (> POLL_MS)
 POLL_MS = 500             # how often dom0 looks at xenconsoled's log (theirs)
 DIR = "/bench"            # in dom0's RAM; the xl chroot sees it at the same path
 CFG = DIR + "/xsb.cfg"
-WARM_CFG = DIR + "/xsb-warm.cfg"     # the warm-up phases' guest: fewer requests
-WARM_N = 20
 KINDS = ("read", "write", "directory", "transaction")
 ROOT = "/run/xlroot"
 with open("/tests/EXPECT.json") as _f:     # this boot's facts (run.sh): the Xen release
@@ -55,12 +53,11 @@ def prepare():
        "/mnt/host/xsb/xsb.cpio > %s/initramfs-xsb.cpio" % (DIR, DIR, DIR))
     with open("/mnt/host/xsb/params.json") as f:
         p = json.load(f)
-    for cfg, n in ((CFG, p["n"]), (WARM_CFG, min(WARM_N, p["n"]))):
-        with open(cfg, "w") as f:
-            f.write('name = "xsb"\nkernel = "%s/Image"\nramdisk = "%s/initramfs-xsb.cpio"\n'
-                    'memory = 128\nvcpus = 1\n'
-                    'extra = "console=hvc0 rdinit=/bin/xsb-init quiet XSB_N=%d XSB_PAD_MS=%d"\n'
-                    'on_poweroff = "destroy"\non_crash = "destroy"\n' % (DIR, DIR, n, p["pad_ms"]))
+    with open(CFG, "w") as f:
+        f.write('name = "xsb"\nkernel = "%s/Image"\nramdisk = "%s/initramfs-xsb.cpio"\n'
+                'memory = 128\nvcpus = 1\n'
+                'extra = "console=hvc0 rdinit=/bin/xsb-init quiet XSB_N=%d XSB_PAD_MS=%d"\n'
+                'on_poweroff = "destroy"\non_crash = "destroy"\n' % (DIR, DIR, p["n"], p["pad_ms"]))
 
 
 def params():
@@ -259,7 +256,7 @@ def guest_domid():
     return ids[0]
 
 
-def run_theirs(key, store, warm=False):
+def run_theirs(key, store):
     """One phase with Xen's own xenstored (store: cxenstored or oxenstored)."""
     prepare()
     ok = False
@@ -271,7 +268,7 @@ def run_theirs(key, store, warm=False):
         except OSError:
             pass
         w = FileWatch(LOG)
-        sh("chroot %s %sxl create -q %s" % (ROOT, BIN, WARM_CFG if warm else CFG))
+        sh("chroot %s %sxl create -q %s" % (ROOT, BIN, CFG))
         domid = guest_domid()
         try:
             r = Marks(domid).wait(w.poll, POLL_MS)
@@ -293,7 +290,7 @@ def run_theirs(key, store, warm=False):
     print(("PASS" if ok else "FAIL") + " %s" % key)
 
 
-def run_ours(key, profile=False, warm=False):
+def run_ours(key, profile=False):
     """One phase with our firmware as the whole toolstack (this process)."""
     import xen
     prepare()
@@ -301,7 +298,7 @@ def run_ours(key, profile=False, warm=False):
     try:
         svc = xen.start()
         settle()
-        d = xen.domain_create(WARM_CFG if warm else CFG, paused=True)
+        d = xen.domain_create(CFG, paused=True)
         m = Marks(d.domid, threads=profile)
         # the marks are taken in the console's own upcall, as they arrive
         d.console.add_callback(lambda c, data: m.feed(data))
