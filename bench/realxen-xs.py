@@ -162,8 +162,7 @@ def summarize(res, booted, host, log="", rc=0):
         ratios[th] = {}
         for k in KINDS:
             if th == "cxenstored":
-                pairs = [(res[o][k], res[c][k]) for o, c in PAIRS if o in res and c in res
-                         and "error" not in res[o] and "error" not in res[c]]
+                pairs = [(res[o][k], res[c][k]) for o, c in PAIRS if o not in errors and c not in errors]
             else:
                 pairs = [(summary["ours"][k], summary[th][k])]
             lat = [ratio(t["median_us"], o["median_us"]) for o, t in pairs]
@@ -171,7 +170,7 @@ def summarize(res, booted, host, log="", rc=0):
             cpu = [ratio(t["dom0_cpu_us_per_op"], o["dom0_cpu_us_per_op"]) for o, t in pairs
                    if o["dom0_cpu_us_per_op"] and o["dom0_cpu_us_per_op"] > 0]
             ratios[th][k] = {"latency": median(lat), "latency_p10": median(p10),
-                             "dom0_cpu": median(cpu) if cpu else None,
+                             "dom0_cpu": median(cpu),
                              "latency_pairs": lat, "latency_p10_pairs": p10}
         for f in ("latency", "latency_p10"):
             ratios[th]["mean_" + f] = geomean([ratios[th][k][f] for k in KINDS])

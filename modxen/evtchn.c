@@ -12,8 +12,8 @@
 // Upcalls: a backend calls modxen_upcall(port) from any context. It sets the
 // port's bit and schedules one static scheduler node; the node's callback
 // (Python context) drains the bitmap, counts the event on the port's
-// EventChannel, calls its Python callback and then re-arms the port (one
-// without a callback at once). Nothing is
+// EventChannel, calls its Python callback (if it has one) and then re-arms
+// the port. Nothing is
 // dropped: bits coalesce, and the node re-queues if an event lands while the
 // callback runs.
 
@@ -76,23 +76,24 @@ static void upcall_run(mp_sched_node_t *node) {
             if (ch != NULL) {
                 ch->count++;
                 cb = ch->callback;
-                if (cb == mp_const_none) {
-                    xenhv_evtchn_unmask(port);
-                }
             }
             modxen_binding_unlock();
+            if (ch == NULL) {
+                continue;
+            }
             if (cb != mp_const_none) {
                 upcall_call(cb, MP_OBJ_FROM_PTR(ch));
-                // Re-armed after its callback, not before: the callback's
-                // reply (a notify) is not held up by the unmask's system
-                // call or hypercall. Xen keeps an event that comes meanwhile
-                // pending on the masked port and delivers it on the unmask.
-                modxen_binding_lock();
-                if (ch->port == (int32_t)port) {
-                    xenhv_evtchn_unmask(port);
-                }
-                modxen_binding_unlock();
             }
+            // Re-armed after its callback, not before: the callback's reply
+            // (a notify) is not held up by the unmask's system call or
+            // hypercall. Xen keeps an event that comes meanwhile pending on
+            // the masked port and delivers it on the unmask. A callback that
+            // closed its channel leaves nothing to re-arm.
+            modxen_binding_lock();
+            if (ch->port == (int32_t)port) {
+                xenhv_evtchn_unmask(port);
+            }
+            modxen_binding_unlock();
         }
     }
 }
