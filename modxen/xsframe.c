@@ -23,6 +23,8 @@
 #include "py/objlist.h"
 #include "py/stream.h"
 
+#include "xsframe.h"
+
 #define XS_HEADER 16
 #define XS_PAYLOAD_MAX 4096
 
@@ -54,7 +56,7 @@ static mp_obj_t new_bytes_lazy_join(const uint8_t *a, size_t alen, const uint8_t
     return MP_OBJ_FROM_PTR(o);
 }
 
-static mp_obj_t new_bytes_lazy(const uint8_t *data, size_t len) {
+mp_obj_t xsframe_bytes(const uint8_t *data, size_t len) {
     return new_bytes_lazy_join(data, len, NULL, 0);
 }
 
@@ -93,7 +95,7 @@ static mp_obj_t mod_xsframe_parse(size_t n_args, const mp_obj_t *args) {
         mp_obj_new_int_from_uint(get_u32(p)),
         mp_obj_new_int_from_uint(get_u32(p + 4)),
         mp_obj_new_int_from_uint(get_u32(p + 8)),
-        new_bytes_lazy(p + XS_HEADER, len),
+        xsframe_bytes(p + XS_HEADER, len),
     };
     if (n_args > 3 && args[3] != mp_const_none) {
         size_t hn;
@@ -146,7 +148,7 @@ static mp_obj_t mod_xsframe_tail(mp_obj_t data_in, mp_obj_t start_in) {
     mp_buffer_info_t b;
     mp_get_buffer_raise(data_in, &b, MP_BUFFER_READ);
     size_t start = arg_index(start_in, b.len);
-    return new_bytes_lazy((const uint8_t *)b.buf + start, b.len - start);
+    return xsframe_bytes((const uint8_t *)b.buf + start, b.len - start);
 }
 static MP_DEFINE_CONST_FUN_OBJ_2(mod_xsframe_tail_obj, mod_xsframe_tail);
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(mod_xsframe_packet_obj, 4, 4, mod_xsframe_packet);

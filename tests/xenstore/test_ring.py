@@ -1,5 +1,7 @@
 """Guests over the ring transport (a bytearray page with a guest-side
 driver written for the tests). The firmware side is mp/ring_cases.py."""
+import errno
+
 from xenheaders import XEN
 from xslib import mp
 
@@ -35,7 +37,15 @@ def test_messages_of_every_size_cross_the_ring():
     # the server's input buffer starts small and grows for a long message:
     # around that edge, and up to Xen's payload limit (several ring-fulls)
     sizes = [10, 255, 256, 257, 271, 272, 273, 1000, 1024, 2048, 4000, XEN.XENSTORE_PAYLOAD_MAX]
-    assert mp("ring_cases.messages_of_every_size", sizes) == [[n, True] for n in sizes]
+    header = 16
+    assert mp("ring_cases.messages_of_every_size", sizes) == \
+        [header + 256] + [[n, True] for n in sizes] + [header + XEN.XENSTORE_PAYLOAD_MAX]
+
+
+def test_a_failing_callback_leaves_the_ring_whole():
+    # the kick or the store raising is not the guest's doing: the error
+    # passes through, the ring is not stopped, the next call goes on
+    mp("ring_cases.a_failing_callback_leaves_the_ring_whole", errno.EBADF, errno.EBADMSG)
 
 
 def test_the_first_reply_is_kicked_before_the_ring_is_read_again():

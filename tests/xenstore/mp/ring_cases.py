@@ -187,7 +187,7 @@ def messages_of_every_size(sizes):
     is raised past the payload limit, so that only the transport is tested."""
     w = World({"node-size": 8192})
     g = w.guest(12)
-    out = []
+    out = [len(g.server.x.inbuf)]
     for size in sizes:
         path = b"big/%d" % size
         value = bytes((i * 7 + size) & 0xff for i in range(size - len(path) - 1))
@@ -195,7 +195,57 @@ def messages_of_every_size(sizes):
         t, got = g.read(path)
         out.append([size, t == W.READ and got == value])
     w.s.check()
+    out.append(len(g.server.x.inbuf))
     return out
+
+
+def a_failing_callback_leaves_the_ring_whole(ebadf, ebadmsg):
+    """An exception from the kick or from the store passes through
+    Ring.service without stopping the ring (only a bad index or an
+    over-long message does), and the next call goes on from there."""
+    w = World()
+    g = w.guest(15)
+    assert g.write(b"k", b"v")[0] == W.WRITE
+    r = g.server
+    x = r.x
+    try:
+        x.req_cons = 0
+        assert False, "XsRing's indices are read-only"
+    except AttributeError:
+        pass
+    # the kick fails (a closed event channel: EBADF); the reply is out
+    kick = r.notify
+
+    def bad_kick():
+        raise OSError(ebadf)
+    r.notify = bad_kick
+    g.send(W.READ, b"k\x00")
+    raised = None
+    try:
+        r.service()
+    except OSError as e:
+        raised = e.args
+    assert raised == (ebadf,), raised
+    assert u32(g.page, ERROR) == 0 and r.error == 0
+    r.notify = kick
+    g.pull()
+    assert g.replies[-1][0] == W.READ and g.replies[-1][3] == b"v", g.replies
+    # the store fails on a request, with EBADMSG even: not a bad index; the
+    # request is consumed and the ring goes on
+    def bad_handle(*a):
+        raise OSError(ebadmsg)
+    w.s.handle = bad_handle
+    g.send(W.READ, b"k\x00")
+    raised = None
+    try:
+        r.service()
+    except OSError as e:
+        raised = e.args
+    assert raised == (ebadmsg,), raised
+    assert u32(g.page, ERROR) == 0 and r.error == 0 and x.have == 0
+    del w.s.handle
+    assert g.read(b"k") == (W.READ, b"v")
+    assert x.req_cons == u32(g.page, REQ_CONS) and x.rsp_prod == u32(g.page, RSP_PROD)
 
 
 def guest_that_never_reads_replies_is_bounded():
