@@ -344,7 +344,8 @@ static mp_obj_t xsring_serve(size_t n_args, const mp_obj_t *args) {
     mp_load_method(conn, MP_QSTR_pop, pop);
     bool kick = false, early = true, busy = false;
     for (;;) {
-        // the page is looked up again after every call back into Python
+        // the page is looked up again after the store's handle and the
+        // kick, the calls back into Python that may do anything
         uint8_t *p = xs_page(self->page);
         bool wrote = false;
         for (;;) {
@@ -429,19 +430,23 @@ static mp_obj_t xsring_serve(size_t n_args, const mp_obj_t *args) {
 }
 static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(xsring_serve_obj, 6, 6, xsring_serve);
 
-// reset(req_cons, rsp_prod): the request being read and the reply being
-// written are dropped, and dom0's indices start again from these (a ring
-// that stopped, or a guest that reconnected).
-static mp_obj_t xsring_reset(mp_obj_t self_in, mp_obj_t cons, mp_obj_t prod) {
-    xsring_obj_t *self = MP_OBJ_TO_PTR(self_in);
-    self->req_cons = arg_idx(cons);
-    self->rsp_prod = arg_idx(prod);
+// reset([req_cons, rsp_prod]): the request being read and the reply being
+// written are dropped (a ring that stopped); with indices, dom0's start
+// again from these (a guest that reconnected).
+static mp_obj_t xsring_reset(size_t n_args, const mp_obj_t *args) {
+    xsring_obj_t *self = MP_OBJ_TO_PTR(args[0]);
+    if (n_args == 3) {
+        self->req_cons = arg_idx(args[1]);
+        self->rsp_prod = arg_idx(args[2]);
+    } else if (n_args != 1) {
+        mp_raise_TypeError(MP_ERROR_TEXT("reset() takes no indices or both"));
+    }
     self->have = 0;
     self->cur = MP_OBJ_NULL;
     self->curoff = 0;
     return mp_const_none;
 }
-static MP_DEFINE_CONST_FUN_OBJ_3(xsring_reset_obj, xsring_reset);
+static MP_DEFINE_CONST_FUN_OBJ_VAR_BETWEEN(xsring_reset_obj, 1, 3, xsring_reset);
 
 // Read-only: req_cons, rsp_prod (dom0's indices), have (bytes of the request
 // being read), inbuf, stats_in and stats_out (bytes moved).

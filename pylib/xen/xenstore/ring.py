@@ -78,14 +78,6 @@ class Ring:
         _p32("<I", self.page, SERVER_FEATURES, FEATURES)
         self.busy = False
 
-    @property
-    def stats_in(self):
-        return self.x.stats_in
-
-    @property
-    def stats_out(self):
-        return self.x.stats_out
-
     # The core calls flush() via conn.io after queueing output.
     def flush(self):
         self.service()
@@ -93,8 +85,7 @@ class Ring:
     def _fail(self, code, why):
         self.error = code
         _p32("<I", self.page, ERROR, code)
-        x = self.x
-        x.reset(x.req_cons, x.rsp_prod)
+        self.x.reset()
         self.store.log("xenstore: domain %d ring stopped: %s" % (self.conn.domid, why))
         # Its watches and transactions go; the domain itself stays (XSA-325).
         self.store.reset_conn(self.conn)

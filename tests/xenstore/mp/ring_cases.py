@@ -169,9 +169,9 @@ def corrupt_indices_stop_the_ring(ringidx, proto, connected, error_none):
         err = u32(g.page, ERROR)
         assert err == (proto if case == "proto" else ringidx), (case, err)
         # stopped: nothing more is served, no crash, domain still introduced
-        before = g.server.stats_in
+        before = g.server.x.stats_in
         g.send(W.READ, b"a\x00")
-        assert g.server.service() is False and g.server.stats_in == before
+        assert g.server.service() is False and g.server.x.stats_in == before
         assert w.ok(w.d0, W.IS_DOMAIN_INTRODUCED, b"9\x00") == b"T\x00"
         assert w.events(w.d0) == []          # no early @releaseDomain (XSA-325)
         # reconnect recovers it
